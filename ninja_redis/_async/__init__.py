@@ -1,0 +1,1 @@
+"""The asyncio implementation; ``ninja_redis._sync`` is generated from it (scripts/unasync.py)."""

@@ -1,0 +1,770 @@
+"""Laravel's ``Encrypter`` (``APP_KEY`` payloads) and encrypted cookies, byte for byte.
+
+An encrypted value is the base64 of a JSON envelope (keys in this order, slashes
+unescaped, ``mac`` for CBC, ``tag`` for GCM)::
+
+    {"iv":"AAECAwQFBgcICQoLDA0ODw==","value":"+6PhkQC3hIYgKik4Wr/9AA==","mac":"5309c5…374c","tag":""}
+
+A cookie is encrypted with ``serialize=false`` and a 41-byte plaintext prefix
+``hex(HMAC-SHA1(key, name + "v2")) + "|"``::
+
+    7198b0a1a7564e003b468667d6241918ce65aafa|AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd
+
+Decryption follows Laravel 11+/12's checks: PHP's lenient ``base64_decode``, a JSON
+object with string ``iv``/``value``/``mac`` (and a string or null ``tag``), an IV of
+the cipher's length, for CBC the MAC compared in constant time against the current
+key and then each previous key *before* anything is decrypted, for GCM a 16-byte tag.
+Every failure raises :class:`~ninja_redis.exceptions.DecryptError`, whose message
+never contains plaintext or key material.
+
+This module is pure: no ``redis``/``asyncio`` imports, no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import importlib
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Final, Literal, overload
+from urllib.parse import quote, unquote, unquote_to_bytes
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .exceptions import CodecError, ConfigError, DecryptError
+
+__all__ = [
+    "CIPHERS",
+    "SESSION_GUARD_HASH",
+    "Encrypter",
+    "LaravelCookies",
+    "Recaller",
+    "cookie_prefix",
+    "is_valid_session_id",
+    "parse_cookie_header",
+    "password_hash_mac",
+    "password_hash_matches",
+    "recaller_cookie_name",
+]
+
+KeyLike = bytes | str
+
+#: The ciphers Laravel 8.x-13.x support, in canonical spelling (names are
+#: case-insensitive everywhere).
+CIPHERS: Final = ("AES-128-CBC", "AES-256-CBC", "AES-128-GCM", "AES-256-GCM")
+
+#: ``sha1('Illuminate\Auth\SessionGuard')``: suffix of the session login key
+#: (``login_web_…``) and of the remember-me cookie name (``remember_web_…``).
+SESSION_GUARD_HASH: Final = "59ba36addc2b2f9401580f014c7f58ea4e30989d"
+
+# SessionGuard::hashPasswordForCookie() falls back to this key when app.key is null.
+_PASSWORD_HASH_FALLBACK_KEY: Final = b"base-key-for-password-hash-mac"
+
+_GCM_TAG_SIZE: Final = 16
+_COOKIE_PREFIX_LEN: Final = 41  # 40 hex chars + "|"
+_JSON_MAX_DEPTH: Final = 512  # json_decode()'s default $depth
+
+_B64_CHARS = re.compile(r"[A-Za-z0-9+/]*")
+_B64_JUNK_STR = re.compile(r"[^A-Za-z0-9+/]+")
+_B64_JUNK_BYTES = re.compile(rb"[^A-Za-z0-9+/]+")
+_B64_STRICT_WS = re.compile(r"[\t\n\r ]+")
+_B64_STRICT = re.compile(r"([A-Za-z0-9+/]*)(=*)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SESSION_ID = re.compile(r"[A-Za-z0-9]{40}")
+
+
+@dataclass(frozen=True)
+class _CipherSpec:
+    name: str
+    key_size: int
+    iv_size: int
+    aead: bool
+
+
+_CIPHER_SPECS: Final = {
+    "aes-128-cbc": _CipherSpec("AES-128-CBC", 16, 16, False),
+    "aes-256-cbc": _CipherSpec("AES-256-CBC", 32, 16, False),
+    "aes-128-gcm": _CipherSpec("AES-128-GCM", 16, 12, True),
+    "aes-256-gcm": _CipherSpec("AES-256-GCM", 32, 12, True),
+}
+
+
+# --------------------------------------------------------------------------- base64
+
+
+def _php_b64decode(data: str | bytes) -> bytes:
+    """PHP ``base64_decode($data)`` (non-strict): never fails.
+
+    Every byte outside ``A-Za-z0-9+/`` (``=``, whitespace, ``%``, non-ASCII) is
+    skipped, decoding goes on after ``=``, and a lone trailing sextet is dropped:
+    ``"Q=Q"`` -> ``b"A"``, ``"QU*JD"`` -> ``b"ABC"``.
+    """
+    if isinstance(data, str):
+        clean = (
+            data.encode("ascii")
+            if _B64_CHARS.fullmatch(data)
+            else _B64_JUNK_STR.sub("", data).encode("ascii")
+        )
+    else:
+        clean = _B64_JUNK_BYTES.sub(b"", data)
+    rem = len(clean) % 4
+    if rem == 1:
+        clean = clean[:-1]
+    elif rem:
+        clean += b"=" * (4 - rem)
+    return binascii.a2b_base64(clean)
+
+
+def _php_b64decode_strict(data: str) -> bytes | None:
+    """PHP ``base64_decode($data, true)``; ``None`` where PHP returns ``false``.
+
+    Tab, LF, CR and space are skipped; any other non-alphabet byte, data after
+    ``=``, a lone trailing sextet or wrong padding fail; missing padding is fine.
+    """
+    m = _B64_STRICT.fullmatch(_B64_STRICT_WS.sub("", data))
+    if m is None:
+        return None
+    chars, pad = len(m.group(1)), len(m.group(2))
+    if chars % 4 == 1 or (pad and (pad > 2 or (chars + pad) % 4)):
+        return None
+    return _php_b64decode(m.group(1))
+
+
+def _b64encode(data: bytes) -> str:
+    """PHP ``base64_encode``: standard alphabet, ``=`` padding, no newlines."""
+    return base64.b64encode(data).decode("ascii")
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _cipher_spec(cipher: str) -> _CipherSpec:
+    spec = _CIPHER_SPECS.get(cipher.lower()) if isinstance(cipher, str) else None
+    if spec is None:
+        raise ConfigError(
+            f"unsupported cipher {cipher!r} (APP_CIPHER / app.cipher); "
+            f"supported ciphers are: {', '.join(CIPHERS)}",
+            variable="APP_CIPHER",
+        )
+    return spec
+
+
+def _parse_key(key: object, spec: _CipherSpec, variable: str) -> bytes:
+    """``EncryptionServiceProvider::parseKey()`` + length check; never echoes the key."""
+    if isinstance(key, (bytes, bytearray, memoryview)):
+        raw = bytes(key)
+    elif isinstance(key, str):
+        if not key:
+            raise ConfigError(
+                f"{variable} is empty: no application encryption key has been "
+                "specified (php artisan key:generate)",
+                variable=variable,
+            )
+        if key.startswith("base64:"):
+            raw = _php_b64decode(key[7:])
+        else:
+            try:
+                raw = key.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigError(
+                    f"{variable} is not valid UTF-8 text", variable=variable
+                ) from None
+    else:
+        raise ConfigError(
+            f"{variable} must be str or bytes, not {type(key).__name__}",
+            variable=variable,
+        )
+    if len(raw) != spec.key_size:
+        raise ConfigError(
+            f"{variable} is {len(raw)} bytes long but {spec.name} needs a "
+            f"{spec.key_size}-byte key (an APP_KEY is 'base64:' followed by the "
+            f"base64 of {spec.key_size} random bytes; check APP_KEY and APP_CIPHER)",
+            variable=variable,
+        )
+    return raw
+
+
+def _parse_previous_keys_csv(csv: str | None) -> list[str]:
+    # config/app.php: array_filter(explode(',', (string) env('APP_PREVIOUS_KEYS', '')))
+    # (array_filter also drops "0"; nothing is trimmed).
+    return [k for k in (csv or "").split(",") if k not in ("", "0")]
+
+
+# --------------------------------------------------------------------------- envelope
+
+
+def _invalid(reason: str, payload: object) -> DecryptError:
+    return DecryptError(
+        f"The payload is invalid: {reason}",
+        payload if isinstance(payload, (str, bytes)) else None,
+    )
+
+
+def _php_json_ok(obj: object) -> bool:
+    """Reject what PHP's ``json_decode`` rejects but Python's json accepts.
+
+    Unpaired UTF-16 surrogates (``"\\ud800"``) and nesting deeper than 512.
+    """
+    stack: list[tuple[object, int]] = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return False
+        elif isinstance(item, (dict, list)):
+            if depth > _JSON_MAX_DEPTH:
+                return False
+            if isinstance(item, dict):
+                for k, v in item.items():
+                    stack.append((k, depth))
+                    stack.append((v, depth + 1))
+            else:
+                stack.extend((v, depth + 1) for v in item)
+    return True
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+@dataclass(frozen=True)
+class _Envelope:
+    iv_field: str
+    value_field: str
+    mac_field: str
+    iv: bytes
+    tag: bytes | None
+
+
+def _equal_digests(expected: bytes, given: bytes) -> bool:
+    """Constant-time comparison (``hash_equals``) of a computed and a given MAC."""
+    return hmac.compare_digest(expected, given)
+
+
+# --------------------------------------------------------------------------- Encrypter
+
+
+class Encrypter:
+    """Laravel's ``Illuminate\\Encryption\\Encrypter`` (``Crypt::encrypt()``).
+
+    ``key``: raw key bytes, or an ``APP_KEY`` string (``base64:…`` is decoded, any
+    other string is used as its UTF-8 bytes). ``cipher``: ``AES-256-CBC`` (default),
+    ``AES-128-CBC``, ``AES-256-GCM`` or ``AES-128-GCM``, case-insensitive.
+    ``previous_keys``: older keys tried after the current one when decrypting
+    (``APP_PREVIOUS_KEYS``, Laravel 11+); encryption always uses ``key``.
+
+    A wrong key length raises :class:`~ninja_redis.exceptions.ConfigError` naming the
+    variable, never its value. The keys are not part of ``repr()``.
+
+    .. versionadded:: 0.1
+    """
+
+    __slots__ = ("_keys", "_spec")
+
+    def __init__(
+        self,
+        key: KeyLike,
+        cipher: str = "AES-256-CBC",
+        previous_keys: Sequence[KeyLike] = (),
+    ) -> None:
+        spec = _cipher_spec(cipher)
+        if isinstance(previous_keys, (str, bytes)):
+            raise ConfigError(
+                "previous_keys must be a list of keys; for a comma-separated "
+                "APP_PREVIOUS_KEYS value use Encrypter.from_app_key()",
+                variable="APP_PREVIOUS_KEYS",
+            )
+        keys = [_parse_key(key, spec, "APP_KEY")]
+        keys += [
+            _parse_key(k, spec, f"APP_PREVIOUS_KEYS entry {i + 1}")
+            for i, k in enumerate(previous_keys)
+        ]
+        self._spec = spec
+        self._keys: tuple[bytes, ...] = tuple(keys)
+
+    @classmethod
+    def from_app_key(
+        cls,
+        app_key: str,
+        cipher: str = "AES-256-CBC",
+        previous_keys_csv: str | None = None,
+    ) -> Encrypter:
+        """Build from the ``.env`` values APP_KEY, APP_CIPHER and APP_PREVIOUS_KEYS.
+
+        ``previous_keys_csv`` is split on ``,`` exactly as ``config/app.php`` does
+        (empty entries dropped, nothing trimmed).
+        """
+        return cls(app_key, cipher, _parse_previous_keys_csv(previous_keys_csv))
+
+    @staticmethod
+    def generate_key(cipher: str = "AES-256-CBC") -> str:
+        """A new random ``APP_KEY`` string for ``cipher``: ``base64:`` + 16 or 32 bytes.
+
+        Like ``php artisan key:generate``.
+        """
+        return "base64:" + _b64encode(os.urandom(_cipher_spec(cipher).key_size))
+
+    @staticmethod
+    def supported(key: bytes, cipher: str) -> bool:
+        """``Encrypter::supported()``: is ``cipher`` known and ``key`` its size."""
+        spec = _CIPHER_SPECS.get(cipher.lower())
+        return spec is not None and len(key) == spec.key_size
+
+    @property
+    def cipher(self) -> str:
+        """The cipher name in canonical spelling, e.g. ``"AES-256-CBC"``."""
+        return self._spec.name
+
+    @property
+    def key(self) -> bytes:
+        """The raw current key (``getKey()``). Secret: never log it."""
+        return self._keys[0]
+
+    @property
+    def all_keys(self) -> tuple[bytes, ...]:
+        """The current key followed by the previous keys (``getAllKeys()``). Secret."""
+        return self._keys
+
+    def __repr__(self) -> str:
+        return (
+            f"Encrypter(cipher={self._spec.name!r}, "
+            f"previous_keys={len(self._keys) - 1})"
+        )
+
+    # ---------------------------------------------------------------- encrypt
+
+    def encrypt(self, value: Any, serialize: bool = True) -> str:
+        """Encrypt ``value`` like ``Crypt::encrypt($value, $serialize)``.
+
+        With ``serialize=True`` the plaintext is PHP ``serialize(value)``
+        (``ninja_redis.php.dumps``); otherwise ``value`` must be ``str`` (encoded
+        as UTF-8) or ``bytes``. Returns the base64 payload (ASCII).
+        """
+        if serialize:
+            plaintext = _php_codec().dumps(value)
+        else:
+            plaintext = _plain_bytes(value)
+        return self._encrypt_bytes(plaintext)
+
+    def encrypt_string(self, value: str | bytes) -> str:
+        """``Crypt::encryptString($value)``: encrypt without ``serialize()``."""
+        return self._encrypt_bytes(_plain_bytes(value))
+
+    def _new_iv(self, size: int) -> bytes:
+        """A fresh random IV (tests override this to reproduce golden payloads)."""
+        return os.urandom(size)
+
+    def _encrypt_bytes(self, plaintext: bytes) -> str:
+        spec, key = self._spec, self._keys[0]
+        iv = self._new_iv(spec.iv_size)
+        if len(iv) != spec.iv_size:
+            raise ValueError(f"{spec.name} needs a {spec.iv_size}-byte IV")
+        iv_b64 = _b64encode(iv)
+        if spec.aead:
+            # openssl_encrypt(…, 'aes-256-gcm', $key, 0, $iv, $tag): no AAD, 16-byte tag
+            sealed = AESGCM(key).encrypt(iv, plaintext, None)
+            value_b64 = _b64encode(sealed[:-_GCM_TAG_SIZE])
+            tag_b64 = _b64encode(sealed[-_GCM_TAG_SIZE:])
+            mac = ""
+        else:
+            padder = padding.PKCS7(128).padder()
+            padded = padder.update(plaintext) + padder.finalize()
+            enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+            value_b64 = _b64encode(enc.update(padded) + enc.finalize())
+            # hash_hmac('sha256', $iv.$value, $key): over the two base64 strings
+            mac = _mac(key, (iv_b64 + value_b64).encode("ascii"))
+            tag_b64 = ""
+        # json_encode(compact('iv', 'value', 'mac', 'tag'), JSON_UNESCAPED_SLASHES):
+        # every field is base64 or hex, so nothing needs escaping.
+        envelope = (
+            f'{{"iv":"{iv_b64}","value":"{value_b64}","mac":"{mac}","tag":"{tag_b64}"}}'
+        )
+        return _b64encode(envelope.encode("ascii"))
+
+    # ---------------------------------------------------------------- decrypt
+
+    @overload
+    def decrypt(self, payload: str | bytes, unserialize: Literal[False]) -> bytes: ...
+
+    @overload
+    def decrypt(self, payload: str | bytes, unserialize: bool = True) -> Any: ...
+
+    def decrypt(self, payload: str | bytes, unserialize: bool = True) -> Any:
+        """Decrypt like ``Crypt::decrypt($payload, $unserialize)``.
+
+        With ``unserialize=True`` the plaintext is PHP-unserialized
+        (``ninja_redis.php.loads``); with ``False`` the raw plaintext ``bytes`` are
+        returned. Raises :class:`~ninja_redis.exceptions.DecryptError` for any bad,
+        tampered or foreign payload (and for plaintext that is not valid
+        ``serialize()`` output).
+        """
+        data = self.decrypt_bytes(payload)
+        if not unserialize:
+            return data
+        codec = _php_codec()
+        failure: str | None = None
+        try:
+            return codec.loads(data)
+        except (CodecError, ValueError) as exc:
+            offset = getattr(exc, "offset", None)
+            failure = "the decrypted data is not valid PHP serialize() output" + (
+                f" (offset {offset})" if isinstance(offset, int) else ""
+            )
+        # Raised outside the except block: the codec error quotes plaintext, so it
+        # must not travel along as __context__.
+        raise DecryptError(failure, payload)
+
+    def decrypt_string(self, payload: str | bytes) -> str:
+        """``Crypt::decryptString($payload)`` as ``str`` (the plaintext must be UTF-8).
+
+        Use :meth:`decrypt_bytes` for binary plaintext.
+        """
+        data = self.decrypt_bytes(payload)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        raise DecryptError(
+            "the decrypted data is not UTF-8 text; use decrypt_bytes()", payload
+        )
+
+    def decrypt_bytes(self, payload: str | bytes) -> bytes:
+        """Decrypt without unserializing and return the plaintext bytes."""
+        env = self._envelope(payload)
+        spec = self._spec
+        ciphertext = _php_b64decode(env.value_field)
+        if spec.aead:
+            # GCM: no MAC; the tag authenticates. Try each key (11+ previous keys).
+            for key in self._keys:
+                try:
+                    return AESGCM(key).decrypt(
+                        env.iv, ciphertext + (env.tag or b""), None
+                    )
+                except InvalidTag:
+                    continue
+            raise DecryptError("Could not decrypt the data.", payload)
+        # CBC: find the key whose MAC matches before decrypting anything.
+        mac_input = (env.iv_field + env.value_field).encode("utf-8")
+        given = env.mac_field.encode("utf-8")
+        for key in self._keys:
+            if _equal_digests(_mac(key, mac_input).encode("ascii"), given):
+                plaintext = _cbc_decrypt(key, env.iv, ciphertext)
+                if plaintext is None:
+                    raise DecryptError("Could not decrypt the data.", payload)
+                return plaintext
+        raise DecryptError("The MAC is invalid.", payload)
+
+    def _envelope(self, payload: object) -> _Envelope:
+        """``getJsonPayload()`` + ``validPayload()`` + ``ensureTagIsValid()`` of 11+."""
+        if not isinstance(payload, (str, bytes)):
+            raise _invalid(f"expected str or bytes, not {type(payload).__name__}", None)
+        failure: str | None = None
+        try:
+            # json_decode(base64_decode($payload), true)
+            text = _php_b64decode(payload).decode("utf-8")
+            obj = json.loads(text, parse_constant=_reject_constant)
+        except UnicodeDecodeError:
+            failure = "not base64 of UTF-8 JSON"
+        except (ValueError, RecursionError):
+            failure = "not base64 of a JSON object"
+        if failure is not None:
+            raise _invalid(failure, payload)
+        if not isinstance(obj, dict) or not _php_json_ok(obj):
+            raise _invalid("not base64 of a JSON object", payload)
+        iv_f, value_f, mac_f = obj.get("iv"), obj.get("value"), obj.get("mac")
+        if not (isinstance(iv_f, str) and isinstance(value_f, str)):
+            raise _invalid("'iv' and 'value' must be strings", payload)
+        if not isinstance(mac_f, str):
+            raise _invalid("'mac' must be a string", payload)
+        tag_f = obj.get("tag")  # isset(): a null tag counts as absent
+        if tag_f is not None and not isinstance(tag_f, str):
+            raise _invalid("'tag' must be a string", payload)
+        spec = self._spec
+        iv = _php_b64decode_strict(iv_f)
+        if iv is None or len(iv) != spec.iv_size:
+            hint = {12: " (is this a GCM payload?)", 16: " (is this a CBC payload?)"}
+            raise _invalid(
+                f"'iv' must be the base64 of {spec.iv_size} bytes for {spec.name}"
+                + (hint.get(len(iv), "") if iv is not None else ""),
+                payload,
+            )
+        # empty($payload['tag']) ? null : base64_decode($payload['tag'])  ("0" is empty)
+        tag = None if tag_f in (None, "", "0") else _php_b64decode(tag_f)
+        if spec.aead and (tag is None or len(tag) != _GCM_TAG_SIZE):
+            raise DecryptError(
+                f"Could not decrypt the data: {spec.name} needs a 16-byte 'tag'",
+                payload,
+            )
+        if not spec.aead and tag is not None:
+            raise DecryptError(
+                "Unable to use tag because the cipher algorithm does not support AEAD "
+                f"({spec.name}; is this a GCM payload?)",
+                payload,
+            )
+        return _Envelope(iv_f, value_f, mac_f, iv, tag)
+
+
+def _php_codec() -> ModuleType:
+    """``ninja_redis.php`` (``dumps``/``loads``), imported only when needed."""
+    return importlib.import_module("ninja_redis.php")
+
+
+def _plain_bytes(value: object) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError(
+        f"encrypting without serialize needs str or bytes, not {type(value).__name__}"
+    )
+
+
+def _mac(key: bytes, data: bytes) -> str:
+    """``hash_hmac('sha256', $iv.$value, $key)``: 64 lowercase hex chars."""
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def _cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes | None:
+    """AES-CBC + PKCS#7 as ``openssl_decrypt``; ``None`` where it returns ``false``."""
+    if not ciphertext or len(ciphertext) % 16:
+        return None
+    dec = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    padded = dec.update(ciphertext) + dec.finalize()
+    unpadder = padding.PKCS7(128).unpadder()
+    try:
+        return unpadder.update(padded) + unpadder.finalize()
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- cookies
+
+
+def cookie_prefix(name: str, key: bytes) -> str:
+    """``CookieValuePrefix::create($name, $key)``: 40 hex chars of HMAC-SHA1 and ``|``.
+
+    ``key`` is the raw app key (``Encrypter.key``), e.g. for ``laravel_session``
+    under the fixture key: ``10803562c52e30f6039a3e990507c65985168f06|``.
+    """
+    return hmac.new(key, name.encode("utf-8") + b"v2", hashlib.sha1).hexdigest() + "|"
+
+
+def is_valid_session_id(session_id: object) -> bool:
+    """``Store::isValidId()``: a string of exactly 40 ASCII letters and digits."""
+    return isinstance(session_id, str) and _SESSION_ID.fullmatch(session_id) is not None
+
+
+def parse_cookie_header(header: str) -> dict[str, str]:
+    """Parse a ``Cookie:`` request header the way PHP fills ``$_COOKIE``.
+
+    Pairs are split on ``;``, leading whitespace of a name is dropped, names and
+    values are percent-decoded (``%3D`` -> ``=``; ``+`` stays ``+``), and the
+    *first* occurrence of a name wins. Array cookies keep their literal name
+    (``cart[items]``), which is also the name their prefix is computed from. PHP's
+    renaming of ``.`` and space in names to ``_`` is not applied.
+    """
+    cookies: dict[str, str] = {}
+    for part in header.split(";"):
+        # PHP: leading isspace() skipped; an empty name is ignored; "a" alone is a=""
+        name, _, value = part.lstrip(" \t\n\v\f\r").partition("=")
+        if not name:
+            continue
+        name = unquote(name)
+        if name not in cookies:
+            cookies[name] = unquote(value)
+    return cookies
+
+
+class LaravelCookies:
+    """Encrypt and decrypt cookies exactly like Laravel's ``EncryptCookies`` middleware.
+
+    The plaintext is ``cookie_prefix(name, key) + value``, encrypted with
+    ``serialize=false``. On read the value must carry the prefix of *its own name*
+    for the current key or any previous key (Laravel 11+ ``APP_PREVIOUS_KEYS``),
+    otherwise Laravel sees ``null``; here :meth:`decrypt` raises
+    :class:`~ninja_redis.exceptions.DecryptError` and :meth:`decrypt_or_none`
+    returns ``None``.
+
+    .. versionadded:: 0.1
+    """
+
+    __slots__ = ("_encrypter",)
+
+    def __init__(self, encrypter: Encrypter) -> None:
+        self._encrypter = encrypter
+
+    @property
+    def encrypter(self) -> Encrypter:
+        """The :class:`Encrypter` used for the cookies."""
+        return self._encrypter
+
+    def prefix(self, name: str) -> str:
+        """The 41-char prefix for cookie ``name`` under the current key."""
+        return cookie_prefix(name, self._encrypter.key)
+
+    def encrypt(self, name: str, value: str | bytes, *, url_encode: bool = True) -> str:
+        """The cookie value Laravel would send for ``name=value``.
+
+        By default percent-encoded like Symfony's ``Set-Cookie`` (``rawurlencode``:
+        ``=`` -> ``%3D``, ``+`` -> ``%2B``, ``/`` -> ``%2F``); with
+        ``url_encode=False`` the bare base64 payload (what PHP sees in ``$_COOKIE``).
+        """
+        plaintext = self.prefix(name).encode("ascii") + _plain_bytes(value)
+        payload = self._encrypter._encrypt_bytes(plaintext)
+        return quote(payload, safe="") if url_encode else payload
+
+    def decrypt_bytes(self, name: str, value: str | bytes) -> bytes:
+        """Decrypt cookie ``name`` and return the value bytes after the prefix."""
+        if isinstance(value, str):
+            payload: str | bytes = unquote(value) if "%" in value else value
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            payload = unquote_to_bytes(bytes(value))
+        else:
+            raise DecryptError(
+                f"cookie {name!r}: expected str or bytes, not {type(value).__name__}"
+            )
+        try:
+            plaintext = self._encrypter.decrypt_bytes(payload)
+        except DecryptError as exc:
+            raise DecryptError(f"cookie {name!r}: {exc}", value) from None
+        head = plaintext[:_COOKIE_PREFIX_LEN]
+        for key in self._encrypter.all_keys:
+            if hmac.compare_digest(head, cookie_prefix(name, key).encode("ascii")):
+                return plaintext[_COOKIE_PREFIX_LEN:]
+        raise DecryptError(
+            f"cookie {name!r}: the value was not encrypted for this cookie name "
+            "(CookieValuePrefix mismatch)",
+            value,
+        )
+
+    def decrypt(self, name: str, value: str | bytes) -> str:
+        """Decrypt cookie ``name`` (percent-encoded or not) and return its value.
+
+        Raises :class:`~ninja_redis.exceptions.DecryptError` if the payload is bad,
+        tampered, for another key, or for another cookie name.
+        """
+        data = self.decrypt_bytes(name, value)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        raise DecryptError(
+            f"cookie {name!r}: the value is not UTF-8 text; use decrypt_bytes()", value
+        )
+
+    def decrypt_or_none(self, name: str, value: str | bytes | None) -> str | None:
+        """Like :meth:`decrypt` but ``None`` on any failure, as the app sees it."""
+        if value is None:
+            return None
+        try:
+            return self.decrypt(name, value)
+        except DecryptError:
+            return None
+
+    def from_header(self, header: str, name: str) -> str | None:
+        """Decrypt cookie ``name`` of a ``Cookie:`` header; ``None`` if absent or bad."""
+        return self.decrypt_or_none(name, parse_cookie_header(header).get(name))
+
+    def session_id_from_cookie(self, value: str | bytes, cookie_name: str) -> str:
+        """The session id in an encrypted session cookie (``session.cookie`` name).
+
+        Also requires Laravel's ``isValidId`` (40 ASCII letters/digits); raises
+        :class:`~ninja_redis.exceptions.DecryptError` otherwise. Never pass a
+        hard-coded name: it is ``laravel_session`` or ``laravel-session`` depending
+        on the skeleton version.
+        """
+        session_id = self.decrypt(cookie_name, value)
+        if not is_valid_session_id(session_id):
+            raise DecryptError(
+                f"cookie {cookie_name!r}: not a valid session id (40 letters/digits)",
+                value,
+            )
+        return session_id
+
+
+# ----------------------------------------------------------------------- remember me
+
+
+def recaller_cookie_name(guard: str = "web") -> str:
+    """``SessionGuard::getRecallerName()``.
+
+    ``remember_web_59ba36addc2b2f9401580f014c7f58ea4e30989d`` for guard ``web``.
+    """
+    return f"remember_{guard}_{SESSION_GUARD_HASH}"
+
+
+_PHP_TRIM = " \t\n\r\0\x0b"
+
+
+@dataclass(frozen=True)
+class Recaller:
+    """A decrypted remember-me cookie value ``id|token|hash`` (``Auth\\Recaller``).
+
+    ``hash`` is the user's password hash (Laravel <= 12.44) or
+    :func:`password_hash_mac` of it (12.45+). ``token`` and ``hash`` stay out of
+    ``repr()``.
+    """
+
+    id: str
+    token: str = field(repr=False)
+    hash: str = field(repr=False)
+
+    @classmethod
+    def parse(cls, value: str) -> Recaller:
+        """Split and check like ``Recaller::valid()``; :class:`DecryptError` if not.
+
+        Laravel requires at least three ``|``-separated segments with non-blank id
+        and token (8.x-10.x: exactly three); the hash is everything after the
+        second ``|``.
+        """
+        parts = value.split("|", 2)
+        if (
+            len(parts) != 3
+            or not parts[0].strip(_PHP_TRIM)
+            or not parts[1].strip(_PHP_TRIM)
+        ):
+            raise DecryptError("not a valid remember-me cookie value (id|token|hash)")
+        return cls(parts[0], parts[1], parts[2])
+
+    def __str__(self) -> str:
+        return f"{self.id}|{self.token}|{self.hash}"
+
+
+def password_hash_mac(password_hash: str | bytes, app_key: str | bytes | None) -> str:
+    """``SessionGuard::hashPasswordForCookie()`` of Laravel 12.45+.
+
+    Hex HMAC-SHA256 of the password hash keyed with the *literal* ``app.key`` string
+    (``"base64:…"`` as written in ``.env``, not the decoded key);
+    ``None`` uses Laravel's fallback key ``base-key-for-password-hash-mac``.
+    """
+    key = _PASSWORD_HASH_FALLBACK_KEY if app_key is None else _text_bytes(app_key)
+    return hmac.new(key, _text_bytes(password_hash), hashlib.sha256).hexdigest()
+
+
+def password_hash_matches(
+    stored: str | bytes, password_hash: str | bytes, app_key: str | bytes | None
+) -> bool:
+    """Does a stored ``password_hash_{guard}`` / recaller hash match ``password_hash``?
+
+    Accepts both forms (12.45+ HMAC and the raw hash of older versions), compared
+    in constant time.
+    """
+    given = _text_bytes(stored)
+    mac = password_hash_mac(password_hash, app_key).encode("ascii")
+    raw = _text_bytes(password_hash)
+    # evaluate both comparisons: no short-circuit on the first
+    return bool(hmac.compare_digest(given, mac) | hmac.compare_digest(given, raw))
+
+
+def _text_bytes(value: str | bytes) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
