@@ -58,22 +58,28 @@ class LaravelVersion:
     minor: int
 
     @classmethod
-    def parse(cls, value: str | int | tuple[int, ...] | LaravelVersion | None) -> LaravelVersion:
+    def parse(
+        cls, value: str | int | tuple[int, ...] | LaravelVersion | None
+    ) -> LaravelVersion:
         """Parse ``12``, ``"12"``, ``"12.67"``, ``"v12.67.0"`` or ``(12, 67)``."""
         if value is None or value == "":
             return cls(*DEFAULT_VERSION)
         if isinstance(value, LaravelVersion):
             return value
         if isinstance(value, bool):
-            raise ConfigError("laravel_version must be a version such as 12 or '11.38'",
-                              variable="laravel_version")
+            raise ConfigError(
+                "laravel_version must be a version such as 12 or '11.38'",
+                variable="laravel_version",
+            )
         parts: list[int]
         if isinstance(value, int):
             parts = [value]
         elif isinstance(value, tuple):
             parts = [int(p) for p in value]
         else:
-            m = re.fullmatch(r"\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.\*)?\s*", str(value))
+            m = re.fullmatch(
+                r"\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.\*)?\s*", str(value)
+            )
             if not m:
                 raise ConfigError(
                     f"laravel_version {value!r} is not a version such as 12 or '11.38'",
@@ -89,16 +95,16 @@ class LaravelVersion:
         minor = parts[1] if len(parts) > 1 else LATEST_MINOR[major]
         return cls(major, minor)
 
-    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+    def __ge__(self, other: object) -> bool:
         return (self.major, self.minor) >= _as_tuple(other)
 
-    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+    def __gt__(self, other: object) -> bool:
         return (self.major, self.minor) > _as_tuple(other)
 
-    def __le__(self, other: object) -> bool:  # type: ignore[override]
+    def __le__(self, other: object) -> bool:
         return (self.major, self.minor) <= _as_tuple(other)
 
-    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+    def __lt__(self, other: object) -> bool:
         return (self.major, self.minor) < _as_tuple(other)
 
     def __str__(self) -> str:
@@ -154,7 +160,9 @@ class LaravelConfig:
     dataclass itself is frozen, use :meth:`replace` for variants.
     """
 
-    laravel_version: LaravelVersion = field(default_factory=lambda: LaravelVersion(*DEFAULT_VERSION))
+    laravel_version: LaravelVersion = field(
+        default_factory=lambda: LaravelVersion(*DEFAULT_VERSION)
+    )
     app_name: str = "Laravel"
     app_key: str | None = field(default=None, repr=False)
     previous_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -262,10 +270,14 @@ class LaravelConfig:
         values: dict[str, str] = {}
         env_path = Path(path) if path is not None else Path(".env")
         if path is not None and not env_path.is_file():
-            raise ConfigError(f".env file {str(env_path)!r} does not exist", variable="path")
+            raise ConfigError(
+                f".env file {str(env_path)!r} does not exist", variable="path"
+            )
         proc = dict(os.environ if environ is None else environ)
         if env_path.is_file():
-            values.update(parse_dotenv(env_path.read_text(encoding="utf-8"), environ=proc))
+            values.update(
+                parse_dotenv(env_path.read_text(encoding="utf-8"), environ=proc)
+            )
         values.update(proc)
         return cls.from_mapping(values, laravel_version=laravel_version, **overrides)
 
@@ -311,10 +323,21 @@ class LaravelConfig:
 
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$")
 _INTERP = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)(?::-([^}]*))?\}")
-_DQ_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "f": "\f", "v": "\v", '"': '"', "\\": "\\", "$": "$"}
+_DQ_ESCAPES = {
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "f": "\f",
+    "v": "\v",
+    '"': '"',
+    "\\": "\\",
+    "$": "$",
+}
 
 
-def parse_dotenv(text: str, *, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def parse_dotenv(
+    text: str, *, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Parse a Laravel ``.env`` file (vlucas/phpdotenv rules) into a dict.
 
     * ``KEY=value``, optional ``export``, ``#`` comments (after whitespace when unquoted).
@@ -335,7 +358,9 @@ def parse_dotenv(text: str, *, environ: Mapping[str, str] | None = None) -> dict
             continue
         m = _ENV_LINE.match(line)
         if not m:
-            raise ConfigError(f".env line {i} is not KEY=VALUE: {line[:40]!r}", variable=None)
+            raise ConfigError(
+                f".env line {i} is not KEY=VALUE: {line[:40]!r}", variable=None
+            )
         name, rest = m.group(1), m.group(2)
         if rest.startswith('"'):
             body = rest[1:]
@@ -346,13 +371,17 @@ def parse_dotenv(text: str, *, environ: Mapping[str, str] | None = None) -> dict
                 body += "\n" + lines[i]
                 i += 1
             if end < 0:
-                raise ConfigError(f".env value of {name} has no closing double quote", variable=name)
+                raise ConfigError(
+                    f".env value of {name} has no closing double quote", variable=name
+                )
             value = _unescape_dq(body[:end])
             value = _interpolate(value, out, env)
         elif rest.startswith("'"):
             end = rest.find("'", 1)
             if end < 0:
-                raise ConfigError(f".env value of {name} has no closing single quote", variable=name)
+                raise ConfigError(
+                    f".env value of {name} has no closing single quote", variable=name
+                )
             value = rest[1:end]
         else:
             value = re.split(r"\s+#", rest, maxsplit=1)[0].strip()
@@ -397,7 +426,9 @@ def _interpolate(value: str, seen: Mapping[str, str], env: Mapping[str, str]) ->
 
 def slug(title: str, separator: str = "-") -> str:
     """Laravel's ``Str::slug($title, $separator)`` (ASCII transliteration, lowercase)."""
-    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    text = (
+        unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    )
     flip = "_" if separator == "-" else "-"
     text = text.replace(flip, separator)
     text = text.replace("@", f"{separator}at{separator}")
@@ -455,15 +486,20 @@ def _as_int(value: Any, variable: str, *, allow_none: bool = False) -> int | Non
     try:
         return int(str(value).strip())
     except ValueError:
-        raise ConfigError(f"{variable} must be an integer, got {str(value)[:20]!r}",
-                          variable=variable) from None
+        raise ConfigError(
+            f"{variable} must be an integer, got {str(value)[:20]!r}", variable=variable
+        ) from None
 
 
-def _version_defaults(v: LaravelVersion, app_name: str, style: str | None) -> dict[str, str]:
+def _version_defaults(
+    v: LaravelVersion, app_name: str, style: str | None
+) -> dict[str, str]:
     """The skeleton defaults of ``config/database.php``, ``cache.php``, ``session.php``."""
     hyphen = (v >= (12, 0)) if style is None else (style == "hyphen")
     if style not in (None, "hyphen", "underscore"):
-        raise ConfigError("prefix_style must be 'hyphen' or 'underscore'", variable="prefix_style")
+        raise ConfigError(
+            "prefix_style must be 'hyphen' or 'underscore'", variable="prefix_style"
+        )
     under = slug(app_name, "_")
     dash = slug(app_name, "-")
     if hyphen:
@@ -484,9 +520,20 @@ def _version_defaults(v: LaravelVersion, app_name: str, style: str | None) -> di
 _FIELD_NAMES = {f.name for f in dataclasses.fields(LaravelConfig)}
 # Overrides that are not fields but shape the connections.
 _CONNECTION_OVERRIDES = {
-    "redis_url", "redis_host", "redis_port", "redis_username", "redis_password", "redis_db",
-    "redis_cache_db", "redis_tls", "redis_serializer", "redis_compression",
-    "redis_compression_level", "cache_url", "prefix_style", "redis_timeout",
+    "redis_url",
+    "redis_host",
+    "redis_port",
+    "redis_username",
+    "redis_password",
+    "redis_db",
+    "redis_cache_db",
+    "redis_tls",
+    "redis_serializer",
+    "redis_compression",
+    "redis_compression_level",
+    "cache_url",
+    "prefix_style",
+    "redis_timeout",
 }
 
 
@@ -497,14 +544,20 @@ def _from_env_mapping(
 ) -> LaravelConfig:
     unknown = set(overrides) - _FIELD_NAMES - _CONNECTION_OVERRIDES
     if unknown:
-        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}",
-                          variable=sorted(unknown)[0])
+        raise ConfigError(
+            f"unknown setting(s): {', '.join(sorted(unknown))}",
+            variable=sorted(unknown)[0],
+        )
     if laravel_version is None:
-        laravel_version = overrides.pop("laravel_version", None) or _env_value(env, "LARAVEL_VERSION")
+        laravel_version = overrides.pop("laravel_version", None) or _env_value(
+            env, "LARAVEL_VERSION"
+        )
     else:
         overrides.pop("laravel_version", None)
     version = LaravelVersion.parse(laravel_version)
-    app_name = str(overrides.get("app_name") or _env_value(env, "APP_NAME") or "Laravel")
+    app_name = str(
+        overrides.get("app_name") or _env_value(env, "APP_NAME") or "Laravel"
+    )
     style = overrides.pop("prefix_style", None) or _env_value(env, "NINJA_PREFIX_STYLE")
     defaults = _version_defaults(version, app_name, style)
 
@@ -533,41 +586,67 @@ def _from_env_mapping(
     cache_prefix = pick("cache_prefix", "CACHE_PREFIX", defaults["cache_prefix"])
     kw["cache_prefix"] = "" if cache_prefix is None else str(cache_prefix)
 
-    kw["cache_connection"] = str(pick("cache_connection", "REDIS_CACHE_CONNECTION", "cache"))
-    kw["lock_connection"] = str(pick("lock_connection", "REDIS_CACHE_LOCK_CONNECTION", "default"))
+    kw["cache_connection"] = str(
+        pick("cache_connection", "REDIS_CACHE_CONNECTION", "cache")
+    )
+    kw["lock_connection"] = str(
+        pick("lock_connection", "REDIS_CACHE_LOCK_CONNECTION", "default")
+    )
     sc = pick("serializable_classes", None, True)
     kw["serializable_classes"] = sc if isinstance(sc, bool) else tuple(sc)
 
     kw["session_driver"] = str(pick("session_driver", "SESSION_DRIVER", "redis"))
-    kw["session_cookie"] = str(pick("session_cookie", "SESSION_COOKIE", defaults["session_cookie"]))
-    kw["session_lifetime"] = _as_int(pick("session_lifetime", "SESSION_LIFETIME", 120),
-                                     "SESSION_LIFETIME")
+    kw["session_cookie"] = str(
+        pick("session_cookie", "SESSION_COOKIE", defaults["session_cookie"])
+    )
+    kw["session_lifetime"] = _as_int(
+        pick("session_lifetime", "SESSION_LIFETIME", 120), "SESSION_LIFETIME"
+    )
     kw["session_expire_on_close"] = _as_bool(
-        pick("session_expire_on_close", "SESSION_EXPIRE_ON_CLOSE", False), "SESSION_EXPIRE_ON_CLOSE")
-    kw["session_encrypt"] = _as_bool(pick("session_encrypt", "SESSION_ENCRYPT", False),
-                                     "SESSION_ENCRYPT")
+        pick("session_expire_on_close", "SESSION_EXPIRE_ON_CLOSE", False),
+        "SESSION_EXPIRE_ON_CLOSE",
+    )
+    kw["session_encrypt"] = _as_bool(
+        pick("session_encrypt", "SESSION_ENCRYPT", False), "SESSION_ENCRYPT"
+    )
     kw["session_serialization"] = str(
-        pick("session_serialization", "SESSION_SERIALIZATION", "php")).lower()
+        pick("session_serialization", "SESSION_SERIALIZATION", "php")
+    ).lower()
     sconn = pick("session_connection", "SESSION_CONNECTION", None)
     kw["session_connection"] = str(sconn) if sconn else None
-    kw["session_layout"] = str(pick("session_layout", "NINJA_SESSION_LAYOUT", "laravel"))
+    kw["session_layout"] = str(
+        pick("session_layout", "NINJA_SESSION_LAYOUT", "laravel")
+    )
 
-    kw["queue_connection"] = str(pick("queue_connection", "REDIS_QUEUE_CONNECTION", "default"))
+    kw["queue_connection"] = str(
+        pick("queue_connection", "REDIS_QUEUE_CONNECTION", "default")
+    )
     kw["queue"] = str(pick("queue", "REDIS_QUEUE", "default"))
     kw["queue_retry_after"] = _as_int(
-        pick("queue_retry_after", "REDIS_QUEUE_RETRY_AFTER", 90), "REDIS_QUEUE_RETRY_AFTER",
-        allow_none=True)
-    kw["queue_block_for"] = _as_int(pick("queue_block_for", "REDIS_QUEUE_BLOCK_FOR", None),
-                                    "REDIS_QUEUE_BLOCK_FOR", allow_none=True)
+        pick("queue_retry_after", "REDIS_QUEUE_RETRY_AFTER", 90),
+        "REDIS_QUEUE_RETRY_AFTER",
+        allow_none=True,
+    )
+    kw["queue_block_for"] = _as_int(
+        pick("queue_block_for", "REDIS_QUEUE_BLOCK_FOR", None),
+        "REDIS_QUEUE_BLOCK_FOR",
+        allow_none=True,
+    )
     kw["queue_migration_batch_size"] = _as_int(
-        pick("queue_migration_batch_size", None, -1), "queue_migration_batch_size")
-    kw["failed_driver"] = str(pick("failed_driver", "QUEUE_FAILED_DRIVER", "database-uuids"))
-    kw["failed_database_url"] = pick("failed_database_url", "NINJA_FAILED_DATABASE_URL", None) \
-        or _database_url(env)
+        pick("queue_migration_batch_size", None, -1), "queue_migration_batch_size"
+    )
+    kw["failed_driver"] = str(
+        pick("failed_driver", "QUEUE_FAILED_DRIVER", "database-uuids")
+    )
+    kw["failed_database_url"] = pick(
+        "failed_database_url", "NINJA_FAILED_DATABASE_URL", None
+    ) or _database_url(env)
     kw["failed_table"] = str(pick("failed_table", "QUEUE_FAILED_TABLE", "failed_jobs"))
     kw["failed_path"] = pick("failed_path", "QUEUE_FAILED_PATH", None)
     kw["horizon"] = _as_bool(pick("horizon", "NINJA_HORIZON", False), "horizon")
-    kw["horizon_prefix"] = str(pick("horizon_prefix", "HORIZON_PREFIX", defaults["horizon_prefix"]))
+    kw["horizon_prefix"] = str(
+        pick("horizon_prefix", "HORIZON_PREFIX", defaults["horizon_prefix"])
+    )
 
     if "connections" in overrides:
         kw["connections"] = dict(overrides["connections"])
@@ -583,7 +662,9 @@ def _database_url(env: Mapping[str, Any]) -> str | None:
         return None
     driver = str(driver)
     if driver == "sqlite":
-        return f"sqlite:///{_env_value(env, 'DB_DATABASE') or 'database/database.sqlite'}"
+        return (
+            f"sqlite:///{_env_value(env, 'DB_DATABASE') or 'database/database.sqlite'}"
+        )
     scheme = {"mysql": "mysql", "mariadb": "mysql", "pgsql": "postgresql"}.get(driver)
     if scheme is None:
         return None
@@ -615,21 +696,35 @@ def _connections(
     db = _as_int(pick("redis_db", "REDIS_DB", 0), "REDIS_DB")
     cache_db = _as_int(pick("redis_cache_db", "REDIS_CACHE_DB", 1), "REDIS_CACHE_DB")
     serializer = str(pick("redis_serializer", "NINJA_REDIS_SERIALIZER", "none")).lower()
-    compression = str(pick("redis_compression", "NINJA_REDIS_COMPRESSION", "none")).lower()
-    level = _as_int(pick("redis_compression_level", "NINJA_REDIS_COMPRESSION_LEVEL", None),
-                    "redis_compression_level", allow_none=True)
+    compression = str(
+        pick("redis_compression", "NINJA_REDIS_COMPRESSION", "none")
+    ).lower()
+    level = _as_int(
+        pick("redis_compression_level", "NINJA_REDIS_COMPRESSION_LEVEL", None),
+        "redis_compression_level",
+        allow_none=True,
+    )
     tls = _as_bool(pick("redis_tls", "NINJA_REDIS_TLS", False), "redis_tls")
     timeout = pick("redis_timeout", "NINJA_REDIS_TIMEOUT", 5.0)
     base: dict[str, Any] = {
-        "host": host, "port": port, "username": username or None, "password": password or None,
-        "tls": tls, "serializer": serializer, "compression": compression,
-        "compression_level": level, "timeout": float(timeout) if timeout is not None else None,
+        "host": host,
+        "port": port,
+        "username": username or None,
+        "password": password or None,
+        "tls": tls,
+        "serializer": serializer,
+        "compression": compression,
+        "compression_level": level,
+        "timeout": float(timeout) if timeout is not None else None,
     }
     url = pick("redis_url", "REDIS_URL", None)
     cache_url = pick("cache_url", "REDIS_CACHE_URL", url)
     default = _apply_url(dict(base, name="default", database=db), url, "REDIS_URL")
-    cache = _apply_url(dict(base, name="cache", database=cache_db), cache_url,
-                       "REDIS_CACHE_URL" if "REDIS_CACHE_URL" in env else "REDIS_URL")
+    cache = _apply_url(
+        dict(base, name="cache", database=cache_db),
+        cache_url,
+        "REDIS_CACHE_URL" if "REDIS_CACHE_URL" in env else "REDIS_URL",
+    )
     for conn in (default, cache):
         conn.setdefault("prefix", None)
     out: dict[str, RedisConnectionConfig] = {}
@@ -640,8 +735,12 @@ def _connections(
     return out
 
 
-def _resolved_prefix(overrides: Mapping[str, Any], env: Mapping[str, Any],
-                     version: LaravelVersion, url_prefix: Any) -> str:
+def _resolved_prefix(
+    overrides: Mapping[str, Any],
+    env: Mapping[str, Any],
+    version: LaravelVersion,
+    url_prefix: Any,
+) -> str:
     """⟨P⟩ of a connection: a ``?prefix=`` in the URL wins, else the global prefix."""
     if url_prefix is not None:
         return str(url_prefix)
@@ -665,7 +764,9 @@ def _apply_url(conn: dict[str, Any], url: Any, variable: str) -> dict[str, Any]:
     parts = urlsplit(str(url))
     scheme = parts.scheme.lower()
     if scheme not in ("redis", "rediss", "tcp", "tls", "unix"):
-        raise ConfigError(f"{variable} must be a redis:// or rediss:// URL", variable=variable)
+        raise ConfigError(
+            f"{variable} must be a redis:// or rediss:// URL", variable=variable
+        )
     if scheme == "unix":
         conn["unix_socket"] = unquote(parts.path)
         return conn
@@ -676,7 +777,9 @@ def _apply_url(conn: dict[str, Any], url: Any, variable: str) -> dict[str, Any]:
         if parts.port is not None:
             conn["port"] = parts.port
     except ValueError:
-        raise ConfigError(f"{variable} has an invalid port", variable=variable) from None
+        raise ConfigError(
+            f"{variable} has an invalid port", variable=variable
+        ) from None
     if parts.username:
         conn["username"] = unquote(parts.username) or None
     if parts.password is not None:
@@ -711,54 +814,85 @@ def _validated(cfg: LaravelConfig) -> LaravelConfig:
 
 def _validate(cfg: LaravelConfig) -> None:
     if not isinstance(cfg.laravel_version, LaravelVersion):
-        object.__setattr__(cfg, "laravel_version", LaravelVersion.parse(cfg.laravel_version))
+        object.__setattr__(
+            cfg, "laravel_version", LaravelVersion.parse(cfg.laravel_version)
+        )
     conns = dict(cfg.connections)
     if not conns:
         conns = {
             "default": RedisConnectionConfig(name="default", prefix=cfg.redis_prefix),
-            "cache": RedisConnectionConfig(name="cache", database=1, prefix=cfg.redis_prefix),
+            "cache": RedisConnectionConfig(
+                name="cache", database=1, prefix=cfg.redis_prefix
+            ),
         }
     for name, conn in list(conns.items()):
         if conn.prefix == "\0":
             conns[name] = dataclasses.replace(conn, prefix=cfg.redis_prefix)
         c = conns[name]
         if c.serializer not in SERIALIZERS:
-            raise ConfigError(f"redis serializer {c.serializer!r} is not one of "
-                              f"{', '.join(SERIALIZERS)}", variable="redis_serializer")
+            raise ConfigError(
+                f"redis serializer {c.serializer!r} is not one of "
+                f"{', '.join(SERIALIZERS)}",
+                variable="redis_serializer",
+            )
         if c.compression not in COMPRESSIONS:
-            raise ConfigError(f"redis compression {c.compression!r} is not one of "
-                              f"{', '.join(COMPRESSIONS)}", variable="redis_compression")
+            raise ConfigError(
+                f"redis compression {c.compression!r} is not one of "
+                f"{', '.join(COMPRESSIONS)}",
+                variable="redis_compression",
+            )
         if not (0 <= c.port <= 65535):
-            raise ConfigError("REDIS_PORT must be between 0 and 65535", variable="REDIS_PORT")
+            raise ConfigError(
+                "REDIS_PORT must be between 0 and 65535", variable="REDIS_PORT"
+            )
         if c.database < 0:
             raise ConfigError("REDIS_DB must not be negative", variable="REDIS_DB")
     object.__setattr__(cfg, "connections", conns)
     if cfg.redis_client not in ("phpredis", "predis"):
-        raise ConfigError("REDIS_CLIENT must be phpredis or predis", variable="REDIS_CLIENT")
+        raise ConfigError(
+            "REDIS_CLIENT must be phpredis or predis", variable="REDIS_CLIENT"
+        )
     if cfg.cipher.lower() not in CIPHERS:
-        raise ConfigError(f"cipher {cfg.cipher!r} is not supported ({', '.join(CIPHERS)})",
-                          variable="APP_CIPHER")
+        raise ConfigError(
+            f"cipher {cfg.cipher!r} is not supported ({', '.join(CIPHERS)})",
+            variable="APP_CIPHER",
+        )
     if cfg.session_serialization not in ("php", "json"):
-        raise ConfigError("SESSION_SERIALIZATION must be php or json",
-                          variable="SESSION_SERIALIZATION")
+        raise ConfigError(
+            "SESSION_SERIALIZATION must be php or json",
+            variable="SESSION_SERIALIZATION",
+        )
     if cfg.session_layout not in ("laravel", "hash"):
-        raise ConfigError("session_layout must be 'laravel' or 'hash'", variable="session_layout")
+        raise ConfigError(
+            "session_layout must be 'laravel' or 'hash'", variable="session_layout"
+        )
     if cfg.session_lifetime is None or cfg.session_lifetime <= 0:
-        raise ConfigError("SESSION_LIFETIME must be a positive number of minutes",
-                          variable="SESSION_LIFETIME")
+        raise ConfigError(
+            "SESSION_LIFETIME must be a positive number of minutes",
+            variable="SESSION_LIFETIME",
+        )
     if cfg.failed_driver not in ("database-uuids", "database", "file", "redis", "null"):
-        raise ConfigError(f"QUEUE_FAILED_DRIVER {cfg.failed_driver!r} is not supported "
-                          "(database-uuids, database, file, redis, null)",
-                          variable="QUEUE_FAILED_DRIVER")
-    for attr, var in (("cache_connection", "REDIS_CACHE_CONNECTION"),
-                      ("lock_connection", "REDIS_CACHE_LOCK_CONNECTION"),
-                      ("queue_connection", "REDIS_QUEUE_CONNECTION")):
+        raise ConfigError(
+            f"QUEUE_FAILED_DRIVER {cfg.failed_driver!r} is not supported "
+            "(database-uuids, database, file, redis, null)",
+            variable="QUEUE_FAILED_DRIVER",
+        )
+    for attr, var in (
+        ("cache_connection", "REDIS_CACHE_CONNECTION"),
+        ("lock_connection", "REDIS_CACHE_LOCK_CONNECTION"),
+        ("queue_connection", "REDIS_QUEUE_CONNECTION"),
+    ):
         if getattr(cfg, attr) not in conns:
-            raise ConfigError(f"{var} names the unknown Redis connection "
-                              f"{getattr(cfg, attr)!r}", variable=var)
+            raise ConfigError(
+                f"{var} names the unknown Redis connection {getattr(cfg, attr)!r}",
+                variable=var,
+            )
     if cfg.session_connection is not None and cfg.session_connection not in conns:
-        raise ConfigError(f"SESSION_CONNECTION names the unknown Redis connection "
-                          f"{cfg.session_connection!r}", variable="SESSION_CONNECTION")
+        raise ConfigError(
+            f"SESSION_CONNECTION names the unknown Redis connection "
+            f"{cfg.session_connection!r}",
+            variable="SESSION_CONNECTION",
+        )
     if cfg.session_serialization == "json" and cfg.laravel_version < (9, 0):
         # Laravel 8 ignores the option and always writes PHP serialize() (spec §0 row 22).
         object.__setattr__(cfg, "session_serialization", "php")

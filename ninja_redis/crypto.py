@@ -160,7 +160,7 @@ def _cipher_spec(cipher: str) -> _CipherSpec:
 
 
 def _parse_key(key: object, spec: _CipherSpec, variable: str) -> bytes:
-    """``EncryptionServiceProvider::parseKey()`` + length check; never echoes the key."""
+    """``EncryptionServiceProvider::parseKey()`` + length check; no key in errors."""
     if isinstance(key, (bytes, bytearray, memoryview)):
         raw = bytes(key)
     elif isinstance(key, str):
@@ -297,14 +297,17 @@ class Encrypter:
         cls,
         app_key: str,
         cipher: str = "AES-256-CBC",
-        previous_keys_csv: str | None = None,
+        previous_keys: str | Sequence[KeyLike] | None = None,
     ) -> Encrypter:
         """Build from the ``.env`` values APP_KEY, APP_CIPHER and APP_PREVIOUS_KEYS.
 
-        ``previous_keys_csv`` is split on ``,`` exactly as ``config/app.php`` does
-        (empty entries dropped, nothing trimmed).
+        ``previous_keys`` as a string is the raw comma-separated
+        ``APP_PREVIOUS_KEYS``, split exactly as ``config/app.php`` does (empty
+        entries dropped, nothing trimmed); a list/tuple is used as is.
         """
-        return cls(app_key, cipher, _parse_previous_keys_csv(previous_keys_csv))
+        if previous_keys is None or isinstance(previous_keys, str):
+            previous_keys = _parse_previous_keys_csv(previous_keys)
+        return cls(app_key, cipher, previous_keys)
 
     @staticmethod
     def generate_key(cipher: str = "AES-256-CBC") -> str:
@@ -672,7 +675,7 @@ class LaravelCookies:
             return None
 
     def from_header(self, header: str, name: str) -> str | None:
-        """Decrypt cookie ``name`` of a ``Cookie:`` header; ``None`` if absent or bad."""
+        """Decrypt cookie ``name`` of a ``Cookie:`` header; ``None`` if absent/bad."""
         return self.decrypt_or_none(name, parse_cookie_header(header).get(name))
 
     def session_id_from_cookie(self, value: str | bytes, cookie_name: str) -> str:

@@ -86,12 +86,16 @@ class KeySpace:
         """⟨P⟩ of a Redis connection (``b""`` when it has none)."""
         return to_bytes(self.config.connection(connection).prefix)
 
-    def strip_prefix(self, full_key: bytes, connection: str | None = "default") -> bytes:
+    def strip_prefix(
+        self, full_key: bytes, connection: str | None = "default"
+    ) -> bytes:
         """A full key without the connection's ⟨P⟩ (as phpredis would want it back)."""
         p = self.connection_prefix(connection)
-        return full_key[len(p):] if p and full_key.startswith(p) else full_key
+        return full_key[len(p) :] if p and full_key.startswith(p) else full_key
 
-    def scan_pattern(self, pattern: bytes | str, connection: str | None = "default") -> bytes:
+    def scan_pattern(
+        self, pattern: bytes | str, connection: str | None = "default"
+    ) -> bytes:
         """A SCAN ``MATCH`` pattern for keys below ⟨P⟩: ⟨P⟩ is glob-escaped, ``pattern`` is not."""
         return glob_escape(self.connection_prefix(connection)) + to_bytes(pattern)
 
@@ -145,7 +149,7 @@ class KeySpace:
         """``NAME`` of ``⟨P⟩⟨C⟩tag:NAME:entries``, or ``None`` for another key."""
         head = self._cache_head + b"tag:"
         if full_key.startswith(head) and full_key.endswith(b":entries"):
-            return full_key[len(head):-len(b":entries")]
+            return full_key[len(head) : -len(b":entries")]
         return None
 
     def tag_flush_prefix_pattern(self) -> bytes:
@@ -231,7 +235,7 @@ class KeySpace:
         head = self._p_queue + b"queues:"
         if not full_key.startswith(head):
             return None
-        rest = full_key[len(head):]
+        rest = full_key[len(head) :]
         for suffix in (b":delayed", b":reserved", b":notify"):
             if rest.endswith(suffix):
                 return None

@@ -10,7 +10,7 @@ import base64
 import json
 import os
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ def fixture_dirs() -> list[Path]:
     return dirs
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_fixture(version: str, scenario: str) -> dict[str, Any]:
     """The parsed ``<scenario>.json`` of one Laravel version (e.g. ``"12.67.0"``)."""
     path = FIXTURES / f"laravel-{version}" / f"{scenario}.json"
@@ -55,7 +55,9 @@ def raw(blob: dict[str, Any]) -> bytes:
     return data
 
 
-def dump_keys(data: dict[str, Any], db: int | None = None) -> dict[bytes, dict[str, Any]]:
+def dump_keys(
+    data: dict[str, Any], db: int | None = None
+) -> dict[bytes, dict[str, Any]]:
     """``final_dump`` keys of a fixture as ``{full_key: entry}`` (optionally one db)."""
     out: dict[bytes, dict[str, Any]] = {}
     for dbdump in data["final_dump"]:

@@ -54,8 +54,12 @@ class RedisServer:
 
     def client(self, db: int = 0, **kw: object) -> redis.Redis:
         return redis.Redis(
-            host="127.0.0.1", port=self.port, db=db, username=self.username,
-            password=self.password, **kw,  # type: ignore[arg-type]
+            host="127.0.0.1",
+            port=self.port,
+            db=db,
+            username=self.username,
+            password=self.password,
+            **kw,  # type: ignore[arg-type]
         )
 
     def stop(self) -> None:
@@ -100,8 +104,9 @@ def _spawn(port: int, workdir: Path, config: list[str]) -> subprocess.Popen[byte
     ]
     # Later lines override earlier ones (e.g. "appendonly yes").
     conf.write_text("\n".join(lines + config) + "\n")
-    return subprocess.Popen([REDIS_SERVER, str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [REDIS_SERVER, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def _wait_ready(server: RedisServer, timeout: float = 10.0) -> None:
@@ -109,10 +114,12 @@ def _wait_ready(server: RedisServer, timeout: float = 10.0) -> None:
     last: Exception | None = None
     while time.monotonic() < deadline:
         if server.process is not None and server.process.poll() is not None:
-            log = (server.dir / "redis.log")
+            log = server.dir / "redis.log"
             text = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            pytest.fail(f"redis-server exited with {server.process.returncode}:\n{text}",
-                        pytrace=False)
+            pytest.fail(
+                f"redis-server exited with {server.process.returncode}:\n{text}",
+                pytrace=False,
+            )
         try:
             c = server.client(socket_timeout=1)
             if c.ping():
@@ -126,7 +133,9 @@ def _wait_ready(server: RedisServer, timeout: float = 10.0) -> None:
             else:
                 raise
         time.sleep(0.02)
-    raise RuntimeError(f"redis-server on port {server.port} did not answer PING: {last}")
+    raise RuntimeError(
+        f"redis-server on port {server.port} did not answer PING: {last}"
+    )
 
 
 class RedisServerFactory:
@@ -148,8 +157,14 @@ class RedisServerFactory:
         lines = list(config or [])
         if password and not username:
             lines.append(f"requirepass {password}")
-        server = RedisServer(port=port, dir=workdir, process=None, password=password,
-                             username=username, config=lines)
+        server = RedisServer(
+            port=port,
+            dir=workdir,
+            process=None,
+            password=password,
+            username=username,
+            config=lines,
+        )
         server.process = _spawn(port, workdir, lines)
         self.servers.append(server)
         _wait_ready(server)
@@ -161,7 +176,9 @@ class RedisServerFactory:
 
 
 @pytest.fixture(scope="session")
-def redis_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServerFactory]:
+def redis_server_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RedisServerFactory]:
     base = tmp_path_factory.mktemp("redis")
     factory = RedisServerFactory(base)
     try:
@@ -209,13 +226,17 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
         client.close()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
     """Skip ``php`` tests, with the reason, where no php binary exists."""
     if PHP:
         return
     if os.environ.get("CI"):
         # In CI a missing PHP peer is a broken setup, never a silent skip.
-        raise pytest.UsageError("php is not installed but CI must run the PHP interop tests")
+        raise pytest.UsageError(
+            "php is not installed but CI must run the PHP interop tests"
+        )
     skip = pytest.mark.skip(
         reason="php not installed (Debian: apt-get install php-cli php-redis php-igbinary "
         "php-msgpack); CI installs it"

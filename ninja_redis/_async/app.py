@@ -63,23 +63,46 @@ class AsyncLaravel:
     ) -> AsyncLaravel:
         """Configure from a Laravel ``.env`` file and the environment (see
         :meth:`LaravelConfig.from_env`)."""
-        return cls(LaravelConfig.from_env(path, laravel_version=laravel_version, **overrides))
+        return cls(
+            LaravelConfig.from_env(path, laravel_version=laravel_version, **overrides)
+        )
 
     @classmethod
-    def from_url(cls, url: str, *, laravel_version: VersionLike = None,
-                 **overrides: Any) -> AsyncLaravel:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        laravel_version: VersionLike = None,
+        client_options: dict[str, Any] | None = None,
+        **overrides: Any,
+    ) -> AsyncLaravel:
         """Configure for the Redis server at ``url`` with the version's defaults."""
-        return cls(LaravelConfig.from_url(url, laravel_version=laravel_version, **overrides))
+        config = LaravelConfig.from_url(url, laravel_version=laravel_version, **overrides)
+        return cls(config, client_options=client_options)
 
     @classmethod
-    def from_mapping(cls, env: dict[str, Any], *, laravel_version: VersionLike = None,
-                     **overrides: Any) -> AsyncLaravel:
+    def from_mapping(
+        cls,
+        env: dict[str, Any],
+        *,
+        laravel_version: VersionLike = None,
+        **overrides: Any,
+    ) -> AsyncLaravel:
         """Configure from a mapping of Laravel env variables."""
-        return cls(LaravelConfig.from_mapping(env, laravel_version=laravel_version, **overrides))
+        return cls(
+            LaravelConfig.from_mapping(
+                env, laravel_version=laravel_version, **overrides
+            )
+        )
 
     @classmethod
-    def from_client(cls, client: redis.Redis, config: LaravelConfig | None = None,
-                    *, cache_client: redis.Redis | None = None) -> AsyncLaravel:
+    def from_client(
+        cls,
+        client: redis.Redis,
+        config: LaravelConfig | None = None,
+        *,
+        cache_client: redis.Redis | None = None,
+    ) -> AsyncLaravel:
         """Use an existing redis-py client for every connection (or ``cache_client``
         for the cache connection). The caller keeps ownership of the clients."""
         config = config or LaravelConfig()
@@ -104,8 +127,9 @@ class AsyncLaravel:
                     client = existing
                     break
             else:
-                client = create_client(conn, cluster=self.config.cluster,
-                                       **self._client_options)
+                client = create_client(
+                    conn, cluster=self.config.cluster, **self._client_options
+                )
                 self._owned.add(key)
             self._clients[key] = client
         return client
@@ -119,8 +143,10 @@ class AsyncLaravel:
 
             conn = self.config.connection(key)
             codec = LaravelCacheCodec(
-                laravel_version=(self.config.laravel_version.major,
-                                 self.config.laravel_version.minor),
+                laravel_version=(
+                    self.config.laravel_version.major,
+                    self.config.laravel_version.minor,
+                ),
                 serializer=conn.serializer,
                 compression=conn.compression,
                 compression_level=conn.compression_level,
@@ -198,8 +224,10 @@ class AsyncLaravel:
         return AsyncWorker(self, queues=queues, **options)
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__name__} laravel {self.config.laravel_version} "
-                f"{self.config.connection('default').url}>")
+        return (
+            f"<{type(self).__name__} laravel {self.config.laravel_version} "
+            f"{self.config.connection('default').url}>"
+        )
 
 
 def _same_server(a: Any, b: Any) -> bool:

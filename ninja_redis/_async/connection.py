@@ -37,5 +37,7 @@ def create_client(
         return client  # type: ignore[no-any-return]
     if conn.unix_socket:
         kwargs.pop("ssl", None)
-        return redis.Redis(unix_socket_path=conn.unix_socket, db=conn.database, **kwargs)
+        return redis.Redis(
+            unix_socket_path=conn.unix_socket, db=conn.database, **kwargs
+        )
     return redis.Redis(host=conn.host, port=conn.port, db=conn.database, **kwargs)

@@ -22,5 +22,7 @@ def load(name: str) -> str:
 def names() -> list[str]:
     """Names of every bundled script."""
     return sorted(
-        p.name[:-4] for p in resources.files(__name__).iterdir() if p.name.endswith(".lua")
+        p.name[:-4]
+        for p in resources.files(__name__).iterdir()
+        if p.name.endswith(".lua")
     )

@@ -21,8 +21,9 @@ from tests._shared import dump_keys, load_fixture, raw
         (13, b"laravel-database-laravel-cache-user_preferences_7", "laravel-session"),
     ],
 )
-def test_version_defaults_give_the_spec_keys(version: int, cache_key: bytes,
-                                             session_cookie: str) -> None:
+def test_version_defaults_give_the_spec_keys(
+    version: int, cache_key: bytes, session_cookie: str
+) -> None:
     cfg = LaravelConfig.from_mapping({}, laravel_version=version)
     assert KeySpace(cfg).cache("user_preferences_7") == cache_key
     assert cfg.session_cookie == session_cookie
@@ -30,15 +31,22 @@ def test_version_defaults_give_the_spec_keys(version: int, cache_key: bytes,
 
 def test_explicit_settings_win_over_version_defaults() -> None:
     cfg = LaravelConfig.from_mapping(
-        {"REDIS_PREFIX": "env_", "CACHE_PREFIX": "c"}, laravel_version=12, cache_prefix="o_"
+        {"REDIS_PREFIX": "env_", "CACHE_PREFIX": "c"},
+        laravel_version=12,
+        cache_prefix="o_",
     )
     assert cfg.redis_prefix == "env_"
     assert KeySpace(cfg).cache("k") == b"env_o_k"
-    assert KeySpace(cfg.replace(laravel_version=LaravelVersion(10, 50))).cache("k") == b"env_o_:k"
+    assert (
+        KeySpace(cfg.replace(laravel_version=LaravelVersion(10, 50))).cache("k")
+        == b"env_o_:k"
+    )
 
 
 def test_empty_prefixes_mean_no_prefix() -> None:
-    cfg = LaravelConfig.from_mapping({"REDIS_PREFIX": "", "CACHE_PREFIX": ""}, laravel_version=10)
+    cfg = LaravelConfig.from_mapping(
+        {"REDIS_PREFIX": "", "CACHE_PREFIX": ""}, laravel_version=10
+    )
     keys = KeySpace(cfg)
     assert keys.cache("k") == b"k"
     assert keys.queue("emails").ready == b"queues:emails"
@@ -52,12 +60,16 @@ def test_app_name_slug_drives_defaults() -> None:
     assert cfg.cache_prefix == "my_app_cache_"
     cfg12 = LaravelConfig.from_mapping({"APP_NAME": "My App"}, laravel_version=12)
     assert cfg12.redis_prefix == "my-app-database-"
-    assert LaravelConfig.from_mapping({}, laravel_version=12, prefix_style="underscore"
-                                      ).redis_prefix == "laravel_database_"
+    assert (
+        LaravelConfig.from_mapping(
+            {}, laravel_version=12, prefix_style="underscore"
+        ).redis_prefix
+        == "laravel_database_"
+    )
 
 
 def test_dotenv_quoting_and_interpolation() -> None:
-    text = '''
+    text = """
 # comment
 APP_NAME="My App"
 export REDIS_HOST=redis.internal # trailing comment
@@ -68,7 +80,7 @@ line2"
 ESC="a\\"b\\nc"
 EMPTY=
 DEFAULTED=${MISSING:-fallback}
-'''
+"""
     env = parse_dotenv(text, environ={"FROM_PROC": "x"})
     assert env["APP_NAME"] == "My App"
     assert env["REDIS_HOST"] == "redis.internal"
@@ -83,8 +95,9 @@ DEFAULTED=${MISSING:-fallback}
 def test_from_env_process_environment_wins(tmp_path) -> None:  # type: ignore[no-untyped-def]
     env_file = tmp_path / ".env"
     env_file.write_text("REDIS_HOST=file-host\nREDIS_PORT=6390\nSESSION_ENCRYPT=true\n")
-    cfg = LaravelConfig.from_env(env_file, environ={"REDIS_HOST": "proc-host"},
-                                 laravel_version="11.38")
+    cfg = LaravelConfig.from_env(
+        env_file, environ={"REDIS_HOST": "proc-host"}, laravel_version="11.38"
+    )
     assert cfg.connection("default").host == "proc-host"
     assert cfg.connection("default").port == 6390
     assert cfg.session_encrypt is True
@@ -97,8 +110,14 @@ def test_redis_url_parsing_like_laravel() -> None:
         laravel_version=11,
     )
     conn = cfg.connection("default")
-    assert (conn.host, conn.port, conn.database, conn.username, conn.password, conn.tls) == (
-        "cache.example", 6380, 4, "user", "p@ss", True)
+    assert (
+        conn.host,
+        conn.port,
+        conn.database,
+        conn.username,
+        conn.password,
+        conn.tls,
+    ) == ("cache.example", 6380, 4, "user", "p@ss", True)
     assert conn.prefix == "app_"
     # REDIS_URL is used by both connections in the skeleton: its path wins for both.
     assert cfg.connection("cache").database == 4
@@ -136,8 +155,11 @@ def test_unknown_override_is_an_error() -> None:
 
 def test_secrets_never_in_repr() -> None:
     cfg = LaravelConfig.from_mapping(
-        {"APP_KEY": "base64:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=",
-         "REDIS_PASSWORD": "hunter2", "APP_PREVIOUS_KEYS": "oldkeyvalue"}
+        {
+            "APP_KEY": "base64:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=",
+            "REDIS_PASSWORD": "hunter2",
+            "APP_PREVIOUS_KEYS": "oldkeyvalue",
+        }
     )
     text = repr(cfg)
     for secret in ("c2VjcmV0", "hunter2", "oldkeyvalue"):
@@ -145,7 +167,9 @@ def test_secrets_never_in_repr() -> None:
 
 
 def test_laravel8_json_sessions_fall_back_to_php() -> None:
-    cfg = LaravelConfig.from_mapping({"SESSION_SERIALIZATION": "json"}, laravel_version=8)
+    cfg = LaravelConfig.from_mapping(
+        {"SESSION_SERIALIZATION": "json"}, laravel_version=8
+    )
     assert cfg.session_serialization == "php"
 
 
@@ -153,8 +177,11 @@ def test_queue_keys_and_cluster_hash_tags() -> None:
     keys = KeySpace(LaravelConfig.from_mapping({}, laravel_version=12))
     q = keys.queue("emails")
     assert (q.ready, q.delayed, q.reserved, q.notify) == (
-        b"laravel-database-queues:emails", b"laravel-database-queues:emails:delayed",
-        b"laravel-database-queues:emails:reserved", b"laravel-database-queues:emails:notify")
+        b"laravel-database-queues:emails",
+        b"laravel-database-queues:emails:delayed",
+        b"laravel-database-queues:emails:reserved",
+        b"laravel-database-queues:emails:notify",
+    )
     c13 = KeySpace(LaravelConfig.from_mapping({}, laravel_version=13, cluster=True))
     assert c13.queue("emails").ready == b"laravel-database-queues:{emails}"
     assert c13.queue("{x}y").ready == b"laravel-database-queues:{x}y"
@@ -163,19 +190,27 @@ def test_queue_keys_and_cluster_hash_tags() -> None:
 
 
 def test_scan_patterns_escape_the_prefix() -> None:
-    keys = KeySpace(LaravelConfig.from_mapping({"REDIS_PREFIX": "a*[b]_"}, laravel_version=11))
+    keys = KeySpace(
+        LaravelConfig.from_mapping({"REDIS_PREFIX": "a*[b]_"}, laravel_version=11)
+    )
     assert keys.tag_scan_pattern() == rb"a\*\[b\]_laravel_cache_tag:*:entries"
-    assert keys.tag_name_from_key(b"a*[b]_laravel_cache_tag:people:entries") == b"people"
+    assert (
+        keys.tag_name_from_key(b"a*[b]_laravel_cache_tag:people:entries") == b"people"
+    )
     assert keys.tag_flush_prefix_pattern() == b"a*[b]_laravel_cache_"
 
 
 def test_unique_job_lock_separator_by_version() -> None:
     k10 = KeySpace(LaravelConfig.from_mapping({}, laravel_version=10))
     k11 = KeySpace(LaravelConfig.from_mapping({}, laravel_version=11))
-    assert k10.unique_job_lock("App\\Jobs\\SyncUser", "42") == \
-        b"laravel_database_laravel_cache_:laravel_unique_job:App\\Jobs\\SyncUser42"
-    assert k11.unique_job_lock("App\\Jobs\\SyncUser", "42") == \
-        b"laravel_database_laravel_cache_laravel_unique_job:App\\Jobs\\SyncUser:42"
+    assert (
+        k10.unique_job_lock("App\\Jobs\\SyncUser", "42")
+        == b"laravel_database_laravel_cache_:laravel_unique_job:App\\Jobs\\SyncUser42"
+    )
+    assert (
+        k11.unique_job_lock("App\\Jobs\\SyncUser", "42")
+        == b"laravel_database_laravel_cache_laravel_unique_job:App\\Jobs\\SyncUser:42"
+    )
 
 
 @pytest.mark.parametrize("version", ["10.50.3", "11.56.0", "12.67.0", "13.26.1"])

@@ -15,13 +15,19 @@ def test_private_server_is_not_the_shared_one(redis_url: str) -> None:
     client.close()
 
 
-def test_factory_applies_acl_and_renamed_commands(redis_server_factory: RedisServerFactory
-                                                  ) -> None:
+def test_factory_applies_acl_and_renamed_commands(
+    redis_server_factory: RedisServerFactory,
+) -> None:
     server = redis_server_factory(
-        ["rename-command FLUSHALL \"\"", "rename-command KEYS \"\"",
-         "rename-command CONFIG \"\"",
-         "user default off", "user app on >s3cret ~* &* +@all"],
-        username="app", password="s3cret",
+        [
+            'rename-command FLUSHALL ""',
+            'rename-command KEYS ""',
+            'rename-command CONFIG ""',
+            "user default off",
+            "user app on >s3cret ~* &* +@all",
+        ],
+        username="app",
+        password="s3cret",
     )
     client = server.client()
     assert client.set("k", "v")
