@@ -13,12 +13,24 @@
 phpredis then uses the stored bytes unchanged (so plain values written before
 compression was enabled stay readable).
 
+LZ4 and zstd compression go through the same C libraries phpredis links against
+(``liblz4``, ``libzstd``, loaded with :mod:`ctypes`) when they are installed, so the
+bytes match phpredis on that machine even where library versions pick different
+matches; otherwise (or with ``NINJA_REDIS_SYSTEM_COMPRESSION=0``) the Python packages
+are used. Both produce valid frames that phpredis decompresses identically. LZF uses
+``python-lzf``; phpredis builds its own bundled liblzf, whose output can differ for
+some large inputs (every value in the golden fixtures matches).
+
 The compression modules are optional (``pip install 'ninja_redis[compression]'``) and
 imported only when a value is actually compressed or decompressed.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import importlib
+import os
 import struct
 from types import ModuleType
 from typing import Any
@@ -41,20 +53,70 @@ _MODULES: dict[str, ModuleType] = {}
 def _module(name: str) -> Any:
     mod = _MODULES.get(name)
     if mod is None:
+        module = {"lz4": "lz4.block", "zstd": "zstandard", "lzf": "lzf"}[name]
         try:
-            if name == "lz4":
-                import lz4.block as mod
-            elif name == "zstd":
-                import zstandard as mod
-            else:
-                import lzf as mod
+            mod = importlib.import_module(module)
         except ImportError:
-            module = {"lz4": "lz4", "zstd": "zstandard", "lzf": "lzf"}[name]
             raise MissingExtraError(
-                f"{name} compression", extra="compression", module=module
+                f"{name} compression", extra="compression", module=module.split(".")[0]
             ) from None
         _MODULES[name] = mod
     return mod
+
+
+_SYSTEM: dict[str, Any] = {}
+
+
+def _system(name: str) -> Any:
+    """The system C library ``name`` (or ``None``), loaded once."""
+    if name in _SYSTEM:
+        return _SYSTEM[name]
+    lib: Any = None
+    if os.environ.get("NINJA_REDIS_SYSTEM_COMPRESSION", "1") not in (
+        "0",
+        "false",
+        "no",
+    ):
+        path = ctypes.util.find_library(name)
+        if path:
+            try:
+                lib = ctypes.CDLL(path)
+                if name == "lz4":
+                    lib.LZ4_compressBound.argtypes = [ctypes.c_int]
+                    lib.LZ4_compressBound.restype = ctypes.c_int
+                    for fn in (lib.LZ4_compress_default, lib.LZ4_compress_HC):
+                        fn.restype = ctypes.c_int
+                    lib.LZ4_compress_default.argtypes = [
+                        ctypes.c_char_p,
+                        ctypes.c_char_p,
+                        ctypes.c_int,
+                        ctypes.c_int,
+                    ]
+                    lib.LZ4_compress_HC.argtypes = [
+                        ctypes.c_char_p,
+                        ctypes.c_char_p,
+                        ctypes.c_int,
+                        ctypes.c_int,
+                        ctypes.c_int,
+                    ]
+                else:
+                    lib.ZSTD_compressBound.restype = ctypes.c_size_t
+                    lib.ZSTD_compressBound.argtypes = [ctypes.c_size_t]
+                    lib.ZSTD_compress.restype = ctypes.c_size_t
+                    lib.ZSTD_compress.argtypes = [
+                        ctypes.c_char_p,
+                        ctypes.c_size_t,
+                        ctypes.c_char_p,
+                        ctypes.c_size_t,
+                        ctypes.c_int,
+                    ]
+                    lib.ZSTD_isError.restype = ctypes.c_uint
+                    lib.ZSTD_isError.argtypes = [ctypes.c_size_t]
+                    lib.ZSTD_maxCLevel.restype = ctypes.c_int
+            except (OSError, AttributeError):
+                lib = None
+    _SYSTEM[name] = lib
+    return lib
 
 
 def _crc8_table() -> bytes:
@@ -83,30 +145,53 @@ def compress(method: str, data: bytes, level: int | None = None) -> bytes:
     """What phpredis stores for ``data`` under compression ``method``."""
     n = len(data)
     if method == "lzf":
-        if n == 0:
+        if n == 0 or n > _UINT_MAX:
             return data
-        out = _module("lzf").compress(data, n + min(_UINT_MAX - n, max(_LZF_MARGIN, n // 25)))
+        cap = n + min(_UINT_MAX - n, max(_LZF_MARGIN, n // 25))
+        # phpredis compiles its own bundled liblzf: the system liblzf1 build differs
+        # more often than python-lzf does, so python-lzf is used here.
+        out = _module("lzf").compress(data, cap)
         return data if out is None else bytes(out)
     if method == "zstd":
-        zstd = _module("zstd")
         lv = level or 0
         if lv < 1:
             lv = _ZSTD_DEFAULT_LEVEL
+        lib = _system("zstd")
+        if lib is not None:
+            lv = min(lv, lib.ZSTD_maxCLevel())
+            cap = lib.ZSTD_compressBound(n)
+            buf = ctypes.create_string_buffer(cap)
+            res = lib.ZSTD_compress(buf, cap, data, n, lv)
+            if not lib.ZSTD_isError(res):
+                return buf.raw[:res]
+        zstd = _module("zstd")
         lv = min(lv, zstd.MAX_COMPRESSION_LEVEL)
-        return bytes(zstd.ZstdCompressor(level=lv, write_content_size=True).compress(data))
+        return bytes(
+            zstd.ZstdCompressor(level=lv, write_content_size=True).compress(data)
+        )
     if method == "lz4":
         if n == 0 or n > _INT_MAX:
             return data
-        block = _module("lz4")
         hdr = _LEN.pack(n)
         lv = level or 0
+        head = bytes((crc8(hdr),)) + hdr
+        lib = _system("lz4")
+        if lib is not None:
+            cap = lib.LZ4_compressBound(n)
+            buf = ctypes.create_string_buffer(cap)
+            if 1 <= lv <= _LZ4_MAX_LEVEL:
+                res = lib.LZ4_compress_HC(data, buf, n, cap, lv)
+            else:
+                res = lib.LZ4_compress_default(data, buf, n, cap)
+            return head + buf.raw[:res] if res > 0 else data
+        block = _module("lz4")
         if 1 <= lv <= _LZ4_MAX_LEVEL:
             body = block.compress(
                 data, mode="high_compression", compression=lv, store_size=False
             )
         else:
             body = block.compress(data, store_size=False)
-        return bytes((crc8(hdr),)) + hdr + body
+        return head + bytes(body)
     if method == "none":
         return data
     raise ValueError(f"unknown phpredis compression {method!r}")

@@ -273,7 +273,6 @@ _SER_SIZES = {0x1D: 1, 0x1E: 2, 0x1F: 4}
 _REF_SIZES = {0x01: 1, 0x02: 2, 0x03: 4, 0x22: 1, 0x23: 2, 0x24: 4}
 
 
-
 class _Reader:
     __slots__ = ("data", "end", "pos", "refs", "strings")
 
@@ -307,7 +306,11 @@ class _Reader:
         size = _LONG_SIZES[t]
         k = self.u(size)
         neg = t in _NEG_TYPES
-        if size == 8 and k >= 0x8000000000000000 and (k > 0x8000000000000000 or not neg):
+        if (
+            size == 8
+            and k >= 0x8000000000000000
+            and (k > 0x8000000000000000 or not neg)
+        ):
             return 0  # igbinary: "too big 64bit long" -> 0
         return -k if neg else k
 
@@ -375,7 +378,9 @@ class _Reader:
             name = self.strings[i]
         else:
             name = self.new_string(t, _OBJ_NAME_SIZES)
-        cname = name if isinstance(name, str) else name.decode("utf-8", "surrogateescape")
+        cname = (
+            name if isinstance(name, str) else name.decode("utf-8", "surrogateescape")
+        )
         self.need(1)
         slot = len(self.refs)
         self.refs.append(None)
@@ -421,7 +426,9 @@ class _Reader:
         i = self.u(_REF_SIZES[t])
         if i >= len(self.refs):
             raise self.fail("reference id out of range")
-        return self.refs[i]
+        v = self.refs[i]
+        # an array back reference is a copy-on-write copy in PHP (objects are shared)
+        return _copy_array(v) if type(v) is list or type(v) is dict else v
 
     def value(self) -> Any:
         self.need(1)
@@ -469,6 +476,14 @@ class _Reader:
             return v
         self.pos -= 1
         raise self.fail(f"unknown type 0x{t:02x}")
+
+
+def _copy_array(v: Any) -> Any:
+    if type(v) is list:
+        return [_copy_array(x) for x in v]
+    if type(v) is dict:
+        return {k: _copy_array(x) for k, x in v.items()}
+    return v
 
 
 def loads(data: bytes) -> Any:

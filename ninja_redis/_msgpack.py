@@ -20,7 +20,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from ._phpvalue import INT64_MAX, INT64_MIN, array_items, is_list_like, php_str
 from .exceptions import PackError, SerializeError
@@ -185,7 +185,9 @@ def _list_hook(items: list[Any]) -> list[Any]:
 def _pairs_hook(pairs: list[tuple[Any, Any]]) -> Any:
     if pairs and pairs[0][0] is None and isinstance(pairs[0][1], (bytes, str)):
         name = pairs[0][1]
-        cname = name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name
+        cname = (
+            name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name
+        )
         obj = PhpObject(cname)
         props = obj.properties
         for k, v in pairs[1:]:
@@ -200,7 +202,7 @@ def _pairs_hook(pairs: list[tuple[Any, Any]]) -> Any:
         values.append(_conv(v))
     for i, k in enumerate(keys):
         if k != i or type(k) is not int:
-            return dict(zip(keys, values))
+            return dict(zip(keys, values, strict=True))
     return values
 
 

@@ -158,9 +158,11 @@ def _pairs(pairs: list[tuple[str, Any]]) -> Any:
     values = [v for _, v in pairs]
     for i, k in enumerate(keys):
         if k != i or type(k) is not int:
-            return dict(zip(keys, values))
+            return dict(zip(keys, values, strict=True))
     # duplicate keys collapse like PHP's array update
-    return values if len(set(keys)) == len(keys) else dict(zip(keys, values))
+    return (
+        values if len(set(keys)) == len(keys) else dict(zip(keys, values, strict=True))
+    )
 
 
 _DECODER = json.JSONDecoder(

@@ -66,7 +66,7 @@ def make_array(keys: list[Any], values: list[Any]) -> list[Any] | dict[Any, Any]
     for i in range(n):
         k = keys[i]
         if k != i or type(k) is not int:
-            return dict(zip(keys, values))
+            return dict(zip(keys, values, strict=True))
     return values
 
 
@@ -160,7 +160,7 @@ def _digits_shortest(x: float) -> tuple[str, int]:
 
 def _digits_precision(x: float, ndigit: int) -> tuple[str, int]:
     """``ndigit`` correctly rounded significant digits (zend_dtoa mode 2)."""
-    s = "%.*e" % (ndigit - 1, abs(x))
+    s = f"{abs(x):.{ndigit - 1}e}"
     mant, exp = s.split("e")
     digits = mant.replace(".", "").rstrip("0") or "0"
     decpt = int(exp) + 1
@@ -210,7 +210,7 @@ def format_php_number(value: int | float) -> str:
     if t is int:
         return str(value)
     if t is float:
-        return php_gcvt(value, 14)  # type: ignore[arg-type]
+        return php_gcvt(value, 14)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"format_php_number() needs an int or float, not {t.__name__}")
     return format_php_number(int(value) if isinstance(value, int) else float(value))

@@ -574,7 +574,7 @@ def _from_env_mapping(
     kw["app_key"] = pick("app_key", "APP_KEY", None) or None
     prev = pick("previous_keys", "APP_PREVIOUS_KEYS", ())
     if isinstance(prev, str):
-        prev = tuple(k.strip() for k in prev.split(",") if k.strip())
+        prev = tuple(k for k in prev.split(",") if k)  # array_filter(explode(","))
     kw["previous_keys"] = tuple(prev)
     kw["cipher"] = str(pick("cipher", "APP_CIPHER", "AES-256-CBC"))
 

@@ -387,7 +387,11 @@ def test_json_nesting_limit_of_php() -> None:
 
 def test_non_utf8_json_and_bom_rejected() -> None:
     enc = Encrypter(SPEC_KEY)
-    for raw in (b'{"iv":"\xff"}', b'\xef\xbb\xbf{"iv":""}', '{"iv":""}'.encode("utf-16")):
+    for raw in (
+        b'{"iv":"\xff"}',
+        b'\xef\xbb\xbf{"iv":""}',
+        '{"iv":""}'.encode("utf-16"),
+    ):
         with pytest.raises(DecryptError, match="invalid"):
             enc.decrypt_bytes(b64(raw))
 
@@ -484,5 +488,10 @@ def test_module_imports_no_io_libraries() -> None:
 def test_from_app_key_accepts_a_list_of_previous_keys() -> None:
     old, cur = Encrypter.generate_key(), Encrypter.generate_key()
     payload = Encrypter(old).encrypt_string("x")
-    assert Encrypter.from_app_key(cur, "AES-256-CBC", (old,)).decrypt_string(payload) == "x"
-    assert Encrypter.from_app_key(cur, "AES-256-CBC", [old]).decrypt_string(payload) == "x"
+    assert (
+        Encrypter.from_app_key(cur, "AES-256-CBC", (old,)).decrypt_string(payload)
+        == "x"
+    )
+    assert (
+        Encrypter.from_app_key(cur, "AES-256-CBC", [old]).decrypt_string(payload) == "x"
+    )

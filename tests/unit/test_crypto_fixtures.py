@@ -155,7 +155,10 @@ def response_cookies() -> Iterator[Any]:
             for cookie in step["output"].get("cookies") or ():
                 if "decrypted_raw" in cookie:
                     yield pytest.param(
-                        data, step, cookie, id=f"{version}-{scenario}-{i}-{cookie['name']}"
+                        data,
+                        step,
+                        cookie,
+                        id=f"{version}-{scenario}-{i}-{cookie['name']}",
                     )
 
 
@@ -205,35 +208,34 @@ def test_encrypted_gcm_job_command(version: str) -> None:
 # --------------------------------------------------------------------- everything else
 
 
+def _collect(data: dict[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
+    """``(payload, step)`` for each distinct envelope in one fixture file."""
+    found: dict[str, dict[str, Any] | None] = {}
+
+    def walk(obj: Any, step: dict[str, Any] | None) -> None:
+        if isinstance(obj, dict):
+            if isinstance(obj.get("b64"), str) and "len" in obj:
+                walk(base64.b64decode(obj["b64"]).decode("latin-1"), step)
+            for v in obj.values():
+                walk(v, step)
+        elif isinstance(obj, list):
+            for v in obj:
+                walk(v, step)
+        elif isinstance(obj, str):
+            for m in ENVELOPE.finditer(obj):
+                # Set-Cookie headers carry the padding as %3D
+                found.setdefault(m.group().replace("%3D", "="), step)
+
+    for step in data["steps"]:
+        walk(step, step)
+    walk(data["final_dump"], None)
+    return list(found.items())
+
+
 def all_envelopes() -> Iterator[Any]:
     """Every base64 envelope anywhere in any fixture (steps, dumps, payload bodies)."""
     for version, scenario, data in iter_fixtures():
-        seen: set[str] = set()
-        found: list[tuple[str, dict[str, Any] | None]] = []
-
-        def scan(text: str, step: dict[str, Any] | None) -> None:
-            for m in ENVELOPE.finditer(text):
-                payload = m.group().replace("%3D", "=")  # Set-Cookie headers
-                if payload not in seen:
-                    seen.add(payload)
-                    found.append((payload, step))
-
-        def walk(obj: Any, step: dict[str, Any] | None) -> None:
-            if isinstance(obj, dict):
-                if isinstance(obj.get("b64"), str) and "len" in obj:
-                    scan(base64.b64decode(obj["b64"]).decode("latin-1"), step)
-                for v in obj.values():
-                    walk(v, step)
-            elif isinstance(obj, list):
-                for v in obj:
-                    walk(v, step)
-            elif isinstance(obj, str):
-                scan(obj, step)
-
-        for step in data["steps"]:
-            walk(step, step)
-        walk(data["final_dump"], None)
-        for i, (payload, step) in enumerate(found):
+        for i, (payload, step) in enumerate(_collect(data)):
             yield pytest.param(data, step, payload, id=f"{version}-{scenario}-{i}")
 
 

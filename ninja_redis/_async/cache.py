@@ -1,0 +1,900 @@
+"""``AsyncCache``: Laravel's ``redis`` cache store (``Cache::``), byte for byte.
+
+Keys (``⟨P⟩`` = connection prefix, ``⟨C⟩`` = cache prefix with the ``:`` of 8.x–10.x)::
+
+    item            ⟨P⟩⟨C⟩key                                   cache connection (DB 1)
+    tagged (10+)    ⟨P⟩⟨C⟩sha1("tag:a:entries|tag:b:entries"):key + zsets tag:NAME:entries
+    tagged (8/9)    ⟨P⟩⟨C⟩sha1("ID_a|ID_b"):key + tag:NAME:key + ID:standard_ref/forever_ref
+    lock            ⟨P⟩⟨C⟩name                                  lock connection (DB 0)
+
+Values: PHP numbers raw (``42``, ``0.3``), everything else PHP ``serialize()``; with a
+phpredis serializer/compression the codec (:class:`~ninja_redis.codec.LaravelCacheCodec`)
+does what the configured Laravel version does. ``get`` returns what Laravel returns:
+a cached number comes back as a numeric *string* (``"42"``).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from .. import _scripts
+from ..exceptions import CodecError, LockError, UnserializeError
+from ..keys import glob_escape, to_bytes
+from ._backend import spawn, wait_spawned, wall_time
+from .lock import AsyncLock
+
+if TYPE_CHECKING:
+    import redis.asyncio as redis
+    from redis.commands.core import AsyncScript
+
+    from ..codec import LaravelCacheCodec
+    from .app import AsyncLaravel
+
+__all__ = ["AsyncCache", "AsyncRepository", "AsyncTaggedCache", "Seconds", "ttl_seconds"]
+
+T = TypeVar("T")
+Key = str | bytes
+#: A TTL: seconds (``int``/``float``), a ``timedelta``, a ``datetime`` (until then) or
+#: ``None`` (forever).
+Seconds = int | float | timedelta | datetime | None
+OnCorrupt = Literal["raise", "default"]
+ProgressCallback = Callable[[int], Any]
+
+_MISSING: Any = object()
+_FLEXIBLE_CREATED = b"illuminate:cache:flexible:created:"
+_FLEXIBLE_LOCK = b"illuminate:cache:flexible:lock:"
+_CHUNK = 1000
+
+
+def ttl_seconds(ttl: Seconds, laravel_version: tuple[int, int] = (12, 67)) -> int | None:
+    """Laravel's ``Repository::getSeconds()``: ``None`` for forever, else seconds >= 0.
+
+    ``float`` is truncated like PHP's ``(int)``; a ``datetime`` (naive = local time) or
+    ``timedelta`` is the time until then: truncated before 11.0, rounded up to the next
+    second from 11.0 (``ceil(milliseconds / 1000)``). Negative results become 0.
+    """
+    if ttl is None:
+        return None
+    t = type(ttl)
+    if t is int:
+        return ttl if ttl > 0 else 0  # type: ignore[return-value,operator]
+    if t is bool:
+        raise TypeError("a TTL must be a number of seconds, a timedelta or a datetime")
+    if isinstance(ttl, float):
+        if not math.isfinite(ttl):
+            raise ValueError("a TTL must be finite")
+        seconds = int(ttl)
+    elif isinstance(ttl, int):
+        seconds = int(ttl)
+    elif isinstance(ttl, timedelta):
+        seconds = _diff_seconds(ttl.total_seconds(), laravel_version)
+    elif isinstance(ttl, datetime):
+        when = ttl.timestamp() if ttl.tzinfo else ttl.astimezone(timezone.utc).timestamp()
+        seconds = _diff_seconds(when - wall_time(), laravel_version)
+    else:
+        raise TypeError(
+            f"a TTL must be seconds, a timedelta or a datetime, not {t.__name__}"
+        )
+    return seconds if seconds > 0 else 0
+
+
+def _diff_seconds(diff: float, version: tuple[int, int]) -> int:
+    if version >= (11, 0):
+        return math.ceil(int(diff * 1000) / 1000)
+    return int(diff)
+
+
+def _corrupt(exc: CodecError, raw: bytes, key: bytes) -> UnserializeError:
+    """A codec failure as an :class:`UnserializeError` naming the full Redis key."""
+    if isinstance(exc, UnserializeError):
+        return exc.with_key(key)
+    err = UnserializeError(str(exc), bytes(raw), key=key)
+    err.__cause__ = exc
+    return err
+
+
+def _uniqid() -> bytes:
+    """PHP ``str_replace('.', '', uniqid('', true))``: 13 hex + 9 digits (22 chars)."""
+    now = wall_time()
+    sec = int(now)
+    usec = int((now - sec) * 1_000_000) % 1_000_000
+    lcg = min(random.random() * 10, 9.99999999)
+    return f"{sec:08x}{usec:05x}{lcg:.8f}".replace(".", "").encode()
+
+
+async def _call(callback: Callable[[], Any]) -> Any:
+    result = callback()
+    if hasattr(result, "__await__"):
+        result = await result
+    return result
+
+
+class AsyncRepository:
+    """Methods shared by :class:`AsyncCache` and :class:`AsyncTaggedCache` (built on
+    their ``get``/``many``/``put``/``put_many``/``forever``)."""
+
+    _cache: AsyncCache
+
+    async def get(
+        self, key: Key, default: Any = None, *, on_corrupt: OnCorrupt | None = None
+    ) -> Any:  # pragma: no cover - overridden
+        """Return the cached value or ``default``."""
+        raise NotImplementedError
+
+    async def many(
+        self,
+        keys: Iterable[Key] | Mapping[Key, Any],
+        *,
+        on_corrupt: OnCorrupt | None = None,
+    ) -> dict[Key, Any]:  # pragma: no cover - overridden
+        """Return several values at once."""
+        raise NotImplementedError
+
+    async def put(
+        self, key: Key, value: Any, ttl: Seconds = None
+    ) -> bool:  # pragma: no cover - overridden
+        """Store a value."""
+        raise NotImplementedError
+
+    async def put_many(
+        self, values: Mapping[Key, Any], ttl: Seconds = None
+    ) -> bool:  # pragma: no cover - overridden
+        """Store several values."""
+        raise NotImplementedError
+
+    async def forever(self, key: Key, value: Any) -> bool:  # pragma: no cover
+        """Store a value without expiry."""
+        raise NotImplementedError
+
+    async def has(self, key: Key) -> bool:
+        """``True`` if the key holds a non-null value (``Cache::has()``).
+
+        A cached ``null`` (``N;``) counts as missing, as in Laravel.
+        """
+        return (await self.get(key, _MISSING)) is not _MISSING
+
+    async def missing(self, key: Key) -> bool:
+        """The opposite of :meth:`has` (``Cache::missing()``)."""
+        return not await self.has(key)
+
+    async def remember(
+        self, key: Key, ttl: Seconds, callback: Callable[[], Awaitable[T] | T]
+    ) -> T:
+        """Return the cached value, or store and return ``callback()`` (sync or async).
+
+        Mirrors ``Cache::remember()``: ``GET``, and on a miss ``SETEX``.
+        """
+        value = await self.get(key, _MISSING)
+        if value is not _MISSING:
+            return value  # type: ignore[no-any-return]
+        value = await _call(callback)
+        await self.put(key, value, ttl)
+        return value  # type: ignore[no-any-return]
+
+    async def remember_forever(
+        self, key: Key, callback: Callable[[], Awaitable[T] | T]
+    ) -> T:
+        """Like :meth:`remember` without expiry (``Cache::rememberForever()``)."""
+        value = await self.get(key, _MISSING)
+        if value is not _MISSING:
+            return value  # type: ignore[no-any-return]
+        value = await _call(callback)
+        await self.forever(key, value)
+        return value  # type: ignore[no-any-return]
+
+    async def flexible(
+        self,
+        key: Key,
+        ttl: tuple[Seconds, Seconds],
+        callback: Callable[[], Awaitable[T] | T],
+        *,
+        lock_seconds: int = 0,
+        lock_owner: str | None = None,
+    ) -> T:
+        """Stale-while-revalidate like ``Cache::flexible($key, [$fresh, $stale], $fn)``.
+
+        Reads ``key`` and ``illuminate:cache:flexible:created:KEY`` in one ``MGET``.
+        On a miss: compute, store both with TTL ``stale``, return. Fresh
+        (``created + fresh > now``): return. Stale: return the stale value and refresh
+        in the background under the lock ``illuminate:cache:flexible:lock:KEY``
+        (PHP defers the refresh until after the response; here it runs as an asyncio
+        task, or a daemon thread in the blocking API — see :meth:`wait_background`).
+        """
+        fresh, stale = ttl
+        created_key = to_bytes(key) + b"" if False else _FLEXIBLE_CREATED + to_bytes(key)
+        values = await self.many([key, created_key])
+        value, created = values[key], values[created_key]
+        if value is None or created is None:
+            value = await _call(callback)
+            await self.put_many({key: value, created_key: int(wall_time())}, stale)
+            return value  # type: ignore[no-any-return]
+        fresh_seconds = ttl_seconds(fresh, self._cache._version) or 0
+        if _number(created) + fresh_seconds > int(wall_time()):
+            return value  # type: ignore[no-any-return]
+
+        async def body() -> None:
+            if created != await self.get(created_key):
+                return
+            new = await _call(callback)
+            await self.put_many({key: new, created_key: int(wall_time())}, stale)
+
+        async def refresh() -> None:
+            lock = self._cache.lock(_FLEXIBLE_LOCK + to_bytes(key), lock_seconds, lock_owner)
+            await lock.get(body)
+
+        cache = self._cache
+        handle = spawn(refresh)
+        cache._pending.append(handle)
+        return value  # type: ignore[no-any-return]
+
+    async def wait_background(self) -> None:
+        """Wait for the background :meth:`flexible` refreshes started so far."""
+        cache = self._cache
+        handles, cache._pending = cache._pending, []
+        await wait_spawned(handles)
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+class AsyncCache(AsyncRepository):
+    """The Laravel ``redis`` cache store (``Cache::store('redis')``), asyncio flavour.
+
+    Get it as ``app.cache``. Every method sends the same commands Laravel sends (or
+    fewer round trips leaving the same bytes). ``on_corrupt``: ``"raise"`` (default)
+    raises :class:`~ninja_redis.exceptions.UnserializeError` naming the full key when
+    stored bytes cannot be decoded; ``"default"`` returns the caller's default instead.
+    """
+
+    def __init__(self, app: AsyncLaravel, *, on_corrupt: OnCorrupt = "raise") -> None:
+        cfg = app.config
+        self._cache = self
+        self._app = app
+        self._config = cfg
+        self._keys = app.keys
+        self._redis: redis.Redis = app.connection(cfg.cache_connection)
+        self._lock_redis: redis.Redis = app.connection(cfg.lock_connection)
+        self._codec: LaravelCacheCodec = app.codec(cfg.cache_connection)
+        self._lock_codec: LaravelCacheCodec = app.codec(cfg.lock_connection)
+        self._dumps = self._codec.dumps
+        self._loads = self._codec.loads
+        v = cfg.laravel_version
+        self._version: tuple[int, int] = (v.major, v.minor)
+        self._legacy_tags = v < (10, 0)
+        self._atomic_tag_flush = v >= (12, 30) and not cfg.cluster
+        self._transaction = not cfg.cluster
+        self._scripts: dict[tuple[str, bool], AsyncScript] = {}
+        self._pending: list[Any] = []
+        self.on_corrupt: OnCorrupt = on_corrupt
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._keys.cache(b'')!r}>"
+
+    # ----------------------------------------------------------------- helpers
+
+    def _script(self, name: str, lock: bool = False) -> AsyncScript:
+        script = self._scripts.get((name, lock))
+        if script is None:
+            client = self._lock_redis if lock else self._redis
+            script = client.register_script(_scripts.load(name))
+            self._scripts[(name, lock)] = script
+        return script
+
+    def _seconds(self, ttl: Seconds) -> int | None:
+        if type(ttl) is int:
+            return ttl if ttl > 0 else 0  # type: ignore[operator,return-value]
+        return ttl_seconds(ttl, self._version)
+
+    def _decode(
+        self, full: bytes, raw: bytes, default: Any, on_corrupt: OnCorrupt | None
+    ) -> Any:
+        try:
+            value = self._loads(raw)
+        except CodecError as exc:
+            if (on_corrupt or self.on_corrupt) == "default":
+                return default
+            raise _corrupt(exc, raw, full) from None
+        return default if value is None else value
+
+    async def _read(
+        self, full: bytes, default: Any, on_corrupt: OnCorrupt | None
+    ) -> Any:
+        raw = await self._redis.get(full)
+        if raw is None:
+            return default
+        return self._decode(full, raw, default, on_corrupt)
+
+    async def _read_many(
+        self,
+        names: list[Key],
+        fulls: list[bytes],
+        defaults: Mapping[Key, Any] | None,
+        on_corrupt: OnCorrupt | None,
+    ) -> dict[Key, Any]:
+        if not fulls:
+            return {}
+        raws = await self._redis.mget(fulls)
+        out: dict[Key, Any] = {}
+        for name, full, raw in zip(names, fulls, raws):
+            d = None if defaults is None else defaults[name]
+            out[name] = d if raw is None else self._decode(full, raw, d, on_corrupt)
+        return out
+
+    async def _pull(
+        self, full: bytes, default: Any, on_corrupt: OnCorrupt | None
+    ) -> Any:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(full)
+            pipe.delete(full)
+            raw, _ = await pipe.execute()
+        if raw is None:
+            return default
+        return self._decode(full, raw, default, on_corrupt)
+
+    async def _touch(self, full: bytes, ttl: Seconds) -> bool:
+        seconds = self._seconds(ttl)
+        if seconds is None:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.persist(full)
+                pipe.exists(full)
+                _, exists = await pipe.execute()
+            return bool(exists)
+        if seconds <= 0:
+            return bool(await self._redis.delete(full))
+        return bool(await self._redis.expire(full, seconds))
+
+    # --------------------------------------------------------------- reading
+
+    async def get(
+        self, key: Key, default: Any = None, *, on_corrupt: OnCorrupt | None = None
+    ) -> Any:
+        """Return the cached value, or ``default`` on a miss (``Cache::get()``: ``GET``).
+
+        A cached number comes back as a numeric ``str`` and a cached ``null`` as
+        ``default``, like in Laravel. Undecodable bytes raise
+        :class:`~ninja_redis.exceptions.UnserializeError` naming the full key (or give
+        ``default`` with ``on_corrupt="default"``).
+        """
+        full = self._keys.cache(key)
+        raw = await self._redis.get(full)
+        if raw is None:
+            return default
+        try:
+            value = self._loads(raw)
+        except CodecError as exc:
+            if (on_corrupt or self.on_corrupt) == "default":
+                return default
+            raise _corrupt(exc, raw, full) from None
+        return default if value is None else value
+
+    async def many(
+        self,
+        keys: Iterable[Key] | Mapping[Key, Any],
+        *,
+        on_corrupt: OnCorrupt | None = None,
+    ) -> dict[Key, Any]:
+        """Several values in one ``MGET`` (``Cache::many()``): ``{key: value or None}``.
+
+        Pass a mapping ``{key: default}`` for per-key defaults.
+        """
+        defaults = keys if isinstance(keys, Mapping) else None
+        names = list(keys)
+        cache_key = self._keys.cache
+        return await self._read_many(
+            names, [cache_key(k) for k in names], defaults, on_corrupt
+        )
+
+    async def pull(
+        self, key: Key, default: Any = None, *, on_corrupt: OnCorrupt | None = None
+    ) -> Any:
+        """Return the value and delete the key (``Cache::pull()``; one pipelined
+        ``GET`` + ``DEL``)."""
+        return await self._pull(self._keys.cache(key), default, on_corrupt)
+
+    # --------------------------------------------------------------- writing
+
+    async def put(self, key: Key, value: Any, ttl: Seconds = None) -> bool:
+        """Store ``value`` for ``ttl`` (``Cache::put()``: ``SETEX key ttl E(v)``).
+
+        ``ttl=None`` stores forever (``SET``); a TTL of 0 or less deletes the key and
+        returns whether it existed, like Laravel.
+        """
+        seconds = ttl if type(ttl) is int else self._seconds(ttl)
+        full = self._keys.cache(key)
+        if seconds is None:
+            return bool(await self._redis.set(full, self._dumps(value)))
+        if seconds <= 0:  # type: ignore[operator]
+            return bool(await self._redis.delete(full))
+        return bool(await self._redis.setex(full, seconds, self._dumps(value)))  # type: ignore[arg-type]
+
+    async def put_many(self, values: Mapping[Key, Any], ttl: Seconds = None) -> bool:
+        """Store several values (``Cache::putMany()``) in one round trip.
+
+        With a TTL: ``MULTI``, one ``SETEX`` per key, ``EXEC`` — what Laravel sends.
+        Without: one plain ``SET`` per key (pipelined). TTL <= 0: the keys are deleted;
+        returns whether all of them existed (Laravel's ``deleteMultiple``).
+        """
+        if not values:
+            return True
+        seconds = self._seconds(ttl)
+        cache_key = self._keys.cache
+        dumps = self._dumps
+        if seconds is not None and seconds <= 0:
+            fulls = list(dict.fromkeys(cache_key(k) for k in values))
+            return int(await self._redis.delete(*fulls)) == len(fulls)
+        transaction = seconds is not None and self._transaction
+        async with self._redis.pipeline(transaction=transaction) as pipe:
+            if seconds is None:
+                for k, v in values.items():
+                    pipe.set(cache_key(k), dumps(v))
+            else:
+                for k, v in values.items():
+                    pipe.setex(cache_key(k), seconds, dumps(v))
+            results = await pipe.execute()
+        return all(results)
+
+    async def add(self, key: Key, value: Any, ttl: Seconds = None) -> bool:
+        """Store only if the key is missing (``Cache::add()``); ``True`` if stored.
+
+        With a TTL: Laravel's atomic Lua ``add`` (``EXISTS`` then ``SETEX``); before
+        11.39 the value is stored without phpredis packing, as Laravel did. TTL <= 0:
+        ``False``, nothing sent. No TTL: ``GET`` then ``SET`` (not atomic, like
+        Laravel).
+        """
+        full = self._keys.cache(key)
+        if ttl is None:
+            if await self._read(full, None, None) is not None:
+                return False
+            return bool(await self._redis.set(full, self._dumps(value)))
+        seconds = self._seconds(ttl)
+        if not seconds:
+            return False
+        result = await self._script("cache_add")(
+            keys=[full], args=[self._codec.dumps_for_add(value), seconds]
+        )
+        return bool(result)
+
+    async def increment(self, key: Key, by: int = 1) -> int:
+        """``INCRBY`` (``Cache::increment()``); keeps the TTL, creates a key without one."""
+        return int(await self._redis.incrby(self._keys.cache(key), by))
+
+    async def decrement(self, key: Key, by: int = 1) -> int:
+        """``DECRBY`` (``Cache::decrement()``)."""
+        return int(await self._redis.decrby(self._keys.cache(key), by))
+
+    async def forever(self, key: Key, value: Any) -> bool:
+        """Store without expiry (``Cache::forever()``: ``SET``)."""
+        return bool(await self._redis.set(self._keys.cache(key), self._dumps(value)))
+
+    async def forget(self, key: Key) -> bool:
+        """Delete the key (``Cache::forget()``: ``DEL``); ``True`` if it existed."""
+        return bool(await self._redis.delete(self._keys.cache(key)))
+
+    async def touch(self, key: Key, ttl: Seconds) -> bool:
+        """Set a new TTL on an existing key (Laravel 13 ``Cache::touch()``: ``EXPIRE``).
+
+        ``False`` for a missing key. A TTL of 0 or less deletes the key (what 13.x
+        leaves behind); ``None`` removes the expiry (``PERSIST``).
+        """
+        return await self._touch(self._keys.cache(key), ttl)
+
+    # ----------------------------------------------------------------- flush
+
+    async def flush(
+        self,
+        *,
+        mode: Literal["prefix", "flushdb"] = "prefix",
+        batch: int = _CHUNK,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Delete every key of this cache store; returns how many were deleted.
+
+        ``mode="prefix"`` (default) scans ``⟨P⟩⟨C⟩*`` (``SCAN MATCH … COUNT batch``) and
+        ``UNLINK``s each batch, calling ``progress(deleted_so_far)`` after each; it
+        needs neither ``FLUSHDB`` nor ``KEYS`` and leaves other prefixes alone.
+        ``mode="flushdb"`` is what Laravel's ``Cache::flush()`` does: ``FLUSHDB`` of
+        the whole cache database, every prefix included (returns -1: count unknown).
+        """
+        if mode == "flushdb":
+            await self._redis.flushdb()
+            return -1
+        if mode != "prefix":
+            raise ValueError("mode must be 'prefix' or 'flushdb'")
+        return await _scan_unlink(
+            self._redis, self._keys.cache_scan_pattern(), batch, progress
+        )
+
+    async def flush_locks(
+        self,
+        *,
+        mode: Literal["prefix", "flushdb"] = "prefix",
+        batch: int = _CHUNK,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Delete the locks (Laravel 13 ``Cache::flushLocks()``).
+
+        Refused (:class:`~ninja_redis.exceptions.LockError`) when the lock connection
+        is the cache connection, like Laravel. ``mode="prefix"`` unlinks
+        ``⟨P⟩⟨C⟩*`` on the lock connection — which, with Laravel's defaults, is also
+        where the *sessions* live. ``mode="flushdb"`` is Laravel's ``FLUSHDB`` of the
+        lock database (sessions and queues included).
+        """
+        if self._config.lock_connection == self._config.cache_connection:
+            raise LockError(
+                "Flushing locks is only supported when the lock store is separate "
+                "from the cache store."
+            )
+        if mode == "flushdb":
+            await self._lock_redis.flushdb()
+            return -1
+        if mode != "prefix":
+            raise ValueError("mode must be 'prefix' or 'flushdb'")
+        pattern = glob_escape(self._keys.lock(b"")) + b"*"
+        return await _scan_unlink(self._lock_redis, pattern, batch, progress)
+
+    # ------------------------------------------------------------------ locks
+
+    def lock(
+        self, name: Key, seconds: int = 0, owner: str | None = None
+    ) -> AsyncLock:
+        """A lock named ``name`` (``Cache::lock()``) on the store's lock connection.
+
+        ``seconds`` = 0 means no expiry. ``owner`` defaults to 16 random characters.
+        """
+        return AsyncLock(
+            self._lock_redis,
+            self._lock_codec,
+            self._keys.lock(name),
+            name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name,
+            seconds,
+            owner,
+            self._script("lock_release", True),
+            self._script("lock_refresh", True),
+        )
+
+    def restore_lock(self, name: Key, owner: str) -> AsyncLock:
+        """The lock ``name`` held by ``owner`` (``Cache::restoreLock()``), e.g. to
+        release it from another process."""
+        return self.lock(name, 0, owner)
+
+    # ------------------------------------------------------------------- tags
+
+    def tags(self, *names: str | Iterable[str]) -> AsyncTaggedCache:
+        """A tagged view (``Cache::tags([...])``): ``tags("a", "b")`` or
+        ``tags(["a", "b"])``. The order of the names matters, as in Laravel."""
+        flat: list[str] = []
+        for n in names:
+            if isinstance(n, (str, bytes)):
+                flat.append(n.decode() if isinstance(n, bytes) else n)
+            else:
+                flat.extend(str(x) for x in n)
+        return AsyncTaggedCache(self, flat)
+
+    async def flush_stale_tags(self) -> int:
+        """Remove expired entries from every tag index (``cache:prune-stale-tags``).
+
+        Laravel 10+: ``SCAN MATCH ⟨P⟩⟨C⟩tag:*:entries COUNT 1000``, then
+        ``ZREMRANGEBYSCORE key 0 now`` per tag (pipelined). Returns how many entries
+        were removed. Laravel 8/9 have no tag index: returns 0.
+        """
+        if self._legacy_tags:
+            return 0
+        pattern = self._keys.tag_scan_pattern()
+        now = int(wall_time())
+        removed = 0
+        cursor = 0
+        while True:
+            cursor, found = await self._redis.scan(cursor, match=pattern, count=_CHUNK)
+            if found:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for zkey in found:
+                        pipe.zremrangebyscore(zkey, 0, now)
+                    removed += sum(await pipe.execute())
+            if not cursor:
+                return removed
+
+
+async def _scan_unlink(
+    client: redis.Redis, pattern: bytes, batch: int, progress: ProgressCallback | None
+) -> int:
+    total = 0
+    cursor = 0
+    while True:
+        cursor, found = await client.scan(cursor, match=pattern, count=batch)
+        if found:
+            total += int(await client.unlink(*found))
+            if progress is not None:
+                progress(total)
+        if not cursor:
+            return total
+
+
+class AsyncTaggedCache(AsyncRepository):
+    """``Cache::tags([...])``: the cache methods plus :meth:`flush` for these tags.
+
+    Laravel 10+ (``laravel_version >= 10``): items live at
+    ``⟨P⟩⟨C⟩sha1("tag:a:entries|tag:b:entries"):key`` and each tag's sorted set
+    ``tag:NAME:entries`` records ``sha1:key`` with its expiry time as score (``-1``
+    forever). Laravel 8/9: each tag has a random id at ``tag:NAME:key`` and items
+    are recorded in ``ID:standard_ref`` / ``ID:forever_ref`` sets.
+    """
+
+    def __init__(self, cache: AsyncCache, names: list[str]) -> None:
+        if not names:
+            raise ValueError("tags() needs at least one tag name")
+        self._cache = cache
+        self.names = list(names)
+        self._redis = cache._redis
+        self._keys = keys = cache._keys
+        self._codec = cache._codec
+        self._legacy = cache._legacy_tags
+        self._tag_zsets = [keys.tag_entries(n) for n in names]
+        # ⟨P⟩⟨C⟩sha1: and the zset member head sha1: (10+; fixed per tag list)
+        self._member_head = keys.tag_member(list(names), b"")
+        self._item_head = keys.tag_member_key(self._member_head)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.names!r}>"
+
+    # ----------------------------------------------------------------- keys
+
+    async def _legacy_ids(self) -> list[bytes]:
+        """8/9: every tag's id, created (``SET``, forever) where missing."""
+        keys = [self._keys.legacy_tag_id_key(n) for n in self.names]
+        fresh = [self._codec.dumps(_uniqid().decode()) for _ in keys]
+        raws = await self._cache._script("tag_legacy_ids")(keys=keys, args=fresh)
+        ids: list[bytes] = []
+        for key, raw in zip(keys, raws):
+            try:
+                value = self._codec.loads(raw)
+            except CodecError as exc:
+                raise _corrupt(exc, raw, key) from None
+            ids.append(to_bytes(value if isinstance(value, (str, bytes)) else str(value)))
+        return ids
+
+    async def _full_keys(self, keys: list[Key]) -> tuple[list[bytes], list[bytes]]:
+        """Full item keys and their index members (10+) or ref members (8/9)."""
+        if not self._legacy:
+            members = [self._member_head + to_bytes(k) for k in keys]
+            return [self._item_head + to_bytes(k) for k in keys], members
+        ids = await self._legacy_ids()
+        self._ids = ids
+        return (
+            [self._keys.legacy_tagged(ids, k) for k in keys],
+            [self._keys.legacy_ref_member(ids, k) for k in keys],
+        )
+
+    async def item_key(self, key: Key) -> bytes:
+        """The full Redis key of ``key`` under these tags."""
+        fulls, _ = await self._full_keys([key])
+        return fulls[0]
+
+    def _index(
+        self, pipe: Any, member: bytes, score: int, *, nx: bool = False
+    ) -> None:
+        """Queue the index writes of one item (zset entries or ref-set members)."""
+        packed = self._codec.pack_member(member)
+        if not self._legacy:
+            for zkey in self._tag_zsets:
+                pipe.zadd(zkey, {packed: score}, nx=nx)
+            return
+        kind = "forever" if score == -1 else "standard"
+        for tag_id in self._ids:
+            pipe.sadd(self._keys.legacy_tag_ref(tag_id, kind), packed)
+
+    # -------------------------------------------------------------- reading
+
+    async def get(
+        self, key: Key, default: Any = None, *, on_corrupt: OnCorrupt | None = None
+    ) -> Any:
+        """Return the tagged value or ``default`` (only the item key is read)."""
+        if not self._legacy:
+            return await self._cache._read(
+                self._item_head + to_bytes(key), default, on_corrupt
+            )
+        fulls, _ = await self._full_keys([key])
+        return await self._cache._read(fulls[0], default, on_corrupt)
+
+    async def many(
+        self,
+        keys: Iterable[Key] | Mapping[Key, Any],
+        *,
+        on_corrupt: OnCorrupt | None = None,
+    ) -> dict[Key, Any]:
+        """Several tagged values in one ``MGET``."""
+        defaults = keys if isinstance(keys, Mapping) else None
+        names = list(keys)
+        fulls, _ = await self._full_keys(names)
+        return await self._cache._read_many(names, fulls, defaults, on_corrupt)
+
+    async def pull(
+        self, key: Key, default: Any = None, *, on_corrupt: OnCorrupt | None = None
+    ) -> Any:
+        """Return the tagged value and delete it."""
+        fulls, _ = await self._full_keys([key])
+        return await self._cache._pull(fulls[0], default, on_corrupt)
+
+    # -------------------------------------------------------------- writing
+
+    async def put(self, key: Key, value: Any, ttl: Seconds = None) -> bool:
+        """Store a tagged value: index entries, then ``SETEX``, in one round trip.
+
+        10+: ``ZADD tag:NAME:entries now+ttl sha1:key`` per tag (in the given order)
+        then ``SETEX``; 8/9: ``SADD ID:standard_ref ⟨C⟩sha1:key`` per tag then
+        ``SETEX``. ``ttl=None`` → :meth:`forever`; TTL <= 0 deletes the item.
+        """
+        return await self.put_many({key: value}, ttl)
+
+    async def put_many(self, values: Mapping[Key, Any], ttl: Seconds = None) -> bool:
+        """Store several tagged values (Laravel: one ``put`` each) in one pipeline."""
+        if not values:
+            return True
+        seconds = self._cache._seconds(ttl)
+        names = list(values)
+        fulls, members = await self._full_keys(names)
+        dumps = self._codec.dumps
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if seconds is None:
+                for full, member, name in zip(fulls, members, names):
+                    self._index(pipe, member, -1)
+                    pipe.set(full, dumps(values[name]))
+            elif seconds <= 0:
+                for full, member in zip(fulls, members):
+                    if self._legacy:  # 8/9 record the reference before the check
+                        self._index(pipe, member, 0)
+                    pipe.delete(full)
+            else:
+                score = int(wall_time()) + seconds
+                for full, member, name in zip(fulls, members, names):
+                    self._index(pipe, member, score)
+                    pipe.setex(full, seconds, dumps(values[name]))
+            results = await pipe.execute()
+        if seconds is not None and seconds <= 0:
+            return bool(results[-1]) if len(names) == 1 else True
+        return True
+
+    async def add(self, key: Key, value: Any, ttl: Seconds = None) -> bool:
+        """Store only if missing. 10+ with a TTL: the index entries and Laravel's
+        ``add`` script in one Lua call; 8/9 do not index ``add``."""
+        if ttl is None:
+            if await self.get(key) is not None:
+                return False
+            return await self.forever(key, value)
+        seconds = self._cache._seconds(ttl)
+        fulls, members = await self._full_keys([key])
+        if not self._legacy and seconds:
+            result = await self._cache._script("cache_tagged_add")(
+                keys=[fulls[0], *self._tag_zsets],
+                args=[
+                    self._codec.dumps_for_add(value),
+                    seconds,
+                    int(wall_time()) + seconds,
+                    self._codec.pack_member(members[0]),
+                ],
+            )
+            return bool(result)
+        if not seconds:
+            return False
+        result = await self._cache._script("cache_add")(
+            keys=[fulls[0]], args=[self._codec.dumps_for_add(value), seconds]
+        )
+        return bool(result)
+
+    async def _incr(self, key: Key, by: int) -> int:
+        fulls, members = await self._full_keys([key])
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self._index(pipe, members[0], -1 if not self._legacy else 0, nx=True)
+            pipe.incrby(fulls[0], by)
+            results = await pipe.execute()
+        return int(results[-1])
+
+    async def increment(self, key: Key, by: int = 1) -> int:
+        """``INCRBY`` after indexing (10+: ``ZADD … NX -1``; 8/9: ``standard_ref``)."""
+        return await self._incr(key, by)
+
+    async def decrement(self, key: Key, by: int = 1) -> int:
+        """``DECRBY`` after indexing, like :meth:`increment`."""
+        return await self._incr(key, -by)
+
+    async def forever(self, key: Key, value: Any) -> bool:
+        """Store without expiry (10+: score ``-1``; 8/9: ``forever_ref``), then ``SET``."""
+        return await self.put_many({key: value}, None)
+
+    async def forget(self, key: Key) -> bool:
+        """Delete the tagged item (the index is left as Laravel leaves it)."""
+        fulls, _ = await self._full_keys([key])
+        return bool(await self._redis.delete(fulls[0]))
+
+    async def touch(self, key: Key, ttl: Seconds) -> bool:
+        """``EXPIRE`` the tagged item (13.x ``touch``; the index is not updated)."""
+        fulls, _ = await self._full_keys([key])
+        return await self._cache._touch(fulls[0], ttl)
+
+    # ---------------------------------------------------------------- flush
+
+    async def _members(self, key: bytes, zset: bool) -> list[bytes]:
+        out: list[bytes] = []
+        cursor = 0
+        unpack = self._codec.unpack_member
+        while True:
+            if zset:
+                cursor, pairs = await self._redis.zscan(
+                    key, cursor, match=b"*", count=_CHUNK
+                )
+                raws = [m for m, _ in pairs]
+            else:
+                cursor, found = await self._redis.sscan(
+                    key, cursor, match=b"*", count=_CHUNK
+                )
+                raws = list(found)
+            out.extend(to_bytes(unpack(m)) for m in raws)
+            if not cursor:
+                return out
+
+    async def flush(self) -> bool:
+        """Delete every item of these tags (``Cache::tags([...])->flush()``).
+
+        10.0–12.29: ``ZSCAN`` each tag, ``DEL`` the items in chunks of 1000, ``DEL``
+        the tag zsets. 12.30+: the same ``ZSCAN``, then Laravel's atomic Lua flush
+        per chunk (``DEL`` + ``ZREM``). 8/9: ``SSCAN`` the ``forever_ref`` and
+        ``standard_ref`` sets of each tag id, ``DEL`` members and sets, then the
+        tag ids. Other tags keep their (now stale) entries, as in Laravel.
+        """
+        keys = self._keys
+        if self._legacy:
+            ids = await self._legacy_ids()
+            doomed: list[bytes] = []
+            for tag_id in ids:
+                for kind in ("forever", "standard"):
+                    ref = keys.legacy_tag_ref(tag_id, kind)
+                    members = await self._members(ref, zset=False)
+                    doomed.extend(keys.legacy_ref_member_key(m) for m in members)
+                    doomed.append(ref)
+            doomed.extend(keys.legacy_tag_id_key(n) for n in self.names)
+            await self._delete_chunks(doomed)
+            return True
+        entries: dict[bytes, None] = {}
+        for zkey in self._tag_zsets:
+            for member in await self._members(zkey, zset=True):
+                entries[keys.tag_member_key(member)] = None
+        items = list(entries)
+        if self._cache._atomic_tag_flush:
+            script = self._cache._script("tag_flush")
+            argv = [keys.tag_flush_prefix_pattern(), *self._tag_zsets]
+            for i in range(0, len(items), _CHUNK):
+                await script(keys=items[i : i + _CHUNK], args=argv)
+            return True
+        await self._delete_chunks(items, tail=self._tag_zsets)
+        return True
+
+    async def _delete_chunks(self, keys: list[bytes], tail: list[bytes] = ()) -> None:  # type: ignore[assignment]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for i in range(0, len(keys), _CHUNK):
+                pipe.delete(*keys[i : i + _CHUNK])
+            for key in tail:
+                pipe.delete(key)
+            if keys or tail:
+                await pipe.execute()
+
+    async def flush_stale(self) -> bool:
+        """Remove expired entries from these tags' indexes (10+; ``flushStale()``)."""
+        if self._legacy:
+            return True
+        now = int(wall_time())
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for zkey in self._tag_zsets:
+                pipe.zremrangebyscore(zkey, 0, now)
+            await pipe.execute()
+        return True
+
+    def lock(self, name: Key, seconds: int = 0, owner: str | None = None) -> AsyncLock:
+        """The store's lock ``name`` (locks are not tag-aware in Laravel)."""
+        return self._cache.lock(name, seconds, owner)

@@ -1,0 +1,503 @@
+"""``AsyncSessionStore``: Laravel's Redis session driver, for asyncio code.
+
+Layout (spec §7.2), default ``session_layout = "laravel"``::
+
+    key    ⟨P of session.connection⟩⟨C⟩<40-char id>          db of that connection (0)
+    value  s:LEN:"<serialize($attributes) | json_encode | Crypt::encrypt(...)>";
+    TTL    SESSION_LIFETIME * 60
+
+``session_layout = "hash"`` (the runbook's alternative) keeps one Redis hash per session
+at ``⟨P⟩session:{id}`` with the columns of Laravel's database driver: ``data`` (base64 of
+the possibly encrypted inner blob, like the ``payload`` column), ``last_activity``,
+``user_id``, ``ip_address``, ``user_agent``; TTL = the lifetime.
+
+Generated into ``ninja_redis/_sync/session.py`` (``SessionStore``) by scripts/unasync.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import _scripts
+from ..crypto import is_valid_session_id, parse_cookie_header, password_hash_mac
+from ..crypto import password_hash_matches as _password_hash_matches
+from ..exceptions import DecryptError, UnserializeError
+from ..sessions import (
+    Session,
+    SessionConflict,
+    decode_attributes,
+    encode_attributes,
+    generate_session_id,
+    login_key,
+    unwrap_cache_string,
+    wrap_cache_string,
+)
+from ._backend import wall_time
+
+if TYPE_CHECKING:
+    import redis.asyncio as redis
+
+    from ..codec import LaravelCacheCodec
+    from ..crypto import Encrypter, LaravelCookies
+    from .app import AsyncLaravel
+
+__all__ = ["AsyncSessionStore", "SessionConflict"]
+
+
+class AsyncSessionStore:
+    """Read and write a Laravel application's sessions (``app.sessions``).
+
+    Every value is written exactly as Laravel's ``Store::save()`` and the Redis cache
+    driver write it: ``serialize()`` or ``json_encode`` (``SESSION_SERIALIZATION``,
+    9.0+), ``EncryptedStore`` when ``SESSION_ENCRYPT`` is on, ``SETEX`` with
+    ``SESSION_LIFETIME * 60`` on the session connection under ⟨P⟩⟨C⟩id.
+
+    Reading: :meth:`load` (by id) and :meth:`from_cookie` / :meth:`from_header` /
+    :meth:`from_request` (from the encrypted ``session.cookie``). Writing: :meth:`save`
+    (last writer wins, like Laravel), :meth:`update` (optimistic compare-and-set with
+    retries), :meth:`regenerate`, :meth:`invalidate`, :meth:`destroy`.
+
+    Unreadable stored data: :meth:`load` raises
+    :class:`~ninja_redis.exceptions.UnserializeError` (or
+    :class:`~ninja_redis.exceptions.DecryptError` for an ``EncryptedStore`` payload it
+    cannot decrypt), naming the key. Laravel treats such a session as empty;
+    :meth:`from_cookie` without ``strict`` does the same by returning ``None``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, app: AsyncLaravel) -> None:
+        cfg = app.config
+        self._app = app
+        self._keys = app.keys
+        self.connection_name: str = cfg.session_connection_name
+        self.serialization = cfg.session_serialization
+        self.encrypt: bool = cfg.session_encrypt
+        self.lifetime: int = cfg.session_lifetime
+        self.cookie_name: str = cfg.session_cookie
+        self.layout = cfg.session_layout
+        conn = cfg.connection(self.connection_name)
+        #: no phpredis serializer/compression on the session connection: the fast path
+        self._plain = conn.serializer == "none" and conn.compression == "none"
+        self._codec: LaravelCacheCodec | None = None
+        self._client: redis.Redis | None = None
+        self._cas: Any = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def redis(self) -> redis.Redis:
+        """The redis-py client of the session connection."""
+        if self._client is None:
+            self._client = self._app.connection(self.connection_name)
+        return self._client
+
+    @property
+    def ttl(self) -> int:
+        """Seconds a session lives after each save (``SESSION_LIFETIME * 60``)."""
+        return self.lifetime * 60
+
+    def key(self, session_id: str) -> bytes:
+        """The full Redis key of a session (string or hash layout)."""
+        if self.layout == "hash":
+            return self._keys.session_hash(session_id)
+        return self._keys.session(session_id)
+
+    def _encrypter(self) -> Encrypter:
+        return self._app.encrypter
+
+    def _cookies(self) -> LaravelCookies:
+        return self._app.cookies
+
+    def _script(self) -> Any:
+        if self._cas is None:
+            name = "session_hash_cas" if self.layout == "hash" else "session_cas"
+            self._cas = self.redis.register_script(_scripts.load(name))
+        return self._cas
+
+    # -------------------------------------------------------------- new sessions
+
+    def create(self, attributes: Mapping[Any, Any] | None = None) -> Session:
+        """A new, unsaved session like ``StartSession`` starts one.
+
+        A fresh 40-char id, ``_token`` first, then ``attributes`` in order.
+        """
+        session = Session(generate_session_id())
+        session.regenerate_token()
+        if attributes:
+            session.put(attributes)
+        return session
+
+    # --------------------------------------------------------------- encode/decode
+
+    def _payload(self, session: Session) -> bytes:
+        """What ``Store::save()`` hands to the handler (after ``prepareForStorage``)."""
+        blob = encode_attributes(session.attributes, self.serialization)
+        if self.encrypt:
+            # EncryptedStore: Crypt::encrypt($data) with serialize=true
+            return self._encrypter().encrypt(blob).encode("ascii")
+        return blob
+
+    def _blob(self, payload: bytes, key: bytes) -> bytes:
+        """``prepareForUnserialize()``: the inner blob of a stored payload."""
+        if not self.encrypt:
+            return payload
+        try:
+            value = self._encrypter().decrypt(payload)
+        except DecryptError as exc:
+            raise DecryptError(
+                f"the encrypted session under key {key!r} cannot be decrypted "
+                f"({exc})",
+                None,
+            ) from None
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogateescape")
+        if isinstance(value, bytes):
+            return value
+        raise UnserializeError(
+            "the decrypted session payload is not a string", None, 0, key=key
+        )
+
+    def encode(self, session: Session) -> bytes:
+        """The Redis value :meth:`save` writes for ``session`` (string layout)."""
+        payload = self._payload(session)
+        if self._plain:
+            return wrap_cache_string(payload)
+        return self._value_codec().dumps(payload)
+
+    def decode(self, session_id: str, value: bytes) -> Session:
+        """A :class:`Session` from its stored Redis value (string layout)."""
+        key = self._keys.session(session_id)
+        if self._plain:
+            payload = unwrap_cache_string(value, key=key)
+        else:
+            inner = self._value_codec().loads(value)
+            if isinstance(inner, str):
+                payload = inner.encode("utf-8", "surrogateescape")
+            elif isinstance(inner, bytes):
+                payload = inner
+            else:
+                raise UnserializeError(
+                    "a Laravel session value is a string", value, 0, key=key
+                )
+        attributes = decode_attributes(
+            self._blob(payload, key), self.serialization, key=key
+        )
+        return Session(session_id, attributes, exists=True, original=value)
+
+    def _value_codec(self) -> LaravelCacheCodec:
+        if self._codec is None:
+            self._codec = self._app.codec(self.connection_name)
+        return self._codec
+
+    def _hash_fields(self, session: Session) -> dict[bytes, bytes]:
+        fields = {
+            b"data": base64.b64encode(self._payload(session)),
+            b"last_activity": str(int(wall_time())).encode(),
+        }
+        user_id = session.user_id()
+        if user_id is not None:
+            fields[b"user_id"] = str(user_id).encode()
+        if session.ip_address is not None:
+            fields[b"ip_address"] = session.ip_address.encode()
+        if session.user_agent is not None:
+            fields[b"user_agent"] = session.user_agent.encode()
+        return fields
+
+    def _from_hash(self, session_id: str, fields: Mapping[bytes, bytes]) -> Session | None:
+        key = self._keys.session_hash(session_id)
+        data = fields.get(b"data")
+        if data is None:
+            return None
+        try:
+            last = int(fields.get(b"last_activity", b"0"))
+        except ValueError:
+            last = 0
+        if last < wall_time() - self.ttl:
+            return None  # DatabaseSessionHandler::expired()
+        try:
+            payload = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise UnserializeError(
+                "the session data field is not base64", data, 0, key=key
+            ) from None
+        attributes = decode_attributes(
+            self._blob(payload, key), self.serialization, key=key
+        )
+        session = Session(session_id, attributes, exists=True, original=data)
+        ip, agent = fields.get(b"ip_address"), fields.get(b"user_agent")
+        session.ip_address = ip.decode("utf-8", "replace") if ip is not None else None
+        session.user_agent = agent.decode("utf-8", "replace") if agent is not None else None
+        return session
+
+    # ------------------------------------------------------------------- reading
+
+    async def load(self, session_id: str) -> Session | None:
+        """The session with this id, or ``None`` if the id is invalid, missing or expired.
+
+        Raises :class:`~ninja_redis.exceptions.UnserializeError` /
+        :class:`~ninja_redis.exceptions.DecryptError` (naming the key) when the stored
+        bytes cannot be read.
+        """
+        if not is_valid_session_id(session_id):
+            return None
+        if self.layout == "hash":
+            fields: dict[bytes, bytes] = await self.redis.hgetall(  # type: ignore[assignment]
+                self._keys.session_hash(session_id)
+            )
+            return self._from_hash(session_id, fields) if fields else None
+        value: bytes | None = await self.redis.get(  # type: ignore[assignment]
+            self._keys.session(session_id)
+        )
+        if value is None:
+            return None
+        return self.decode(session_id, value)
+
+    def session_id_from_cookie(
+        self, cookie_value: str | bytes | None, *, strict: bool = False
+    ) -> str | None:
+        """The session id inside the encrypted ``session.cookie`` value.
+
+        ``None`` for a missing, forged, tampered or foreign cookie; with
+        ``strict=True`` those raise :class:`~ninja_redis.exceptions.DecryptError`
+        (``None`` still means "no cookie").
+        """
+        if cookie_value is None or cookie_value == "" or cookie_value == b"":
+            return None
+        try:
+            return self._cookies().session_id_from_cookie(cookie_value, self.cookie_name)
+        except DecryptError:
+            if strict:
+                raise
+            return None
+
+    async def from_cookie(
+        self, cookie_value: str | bytes | None, *, strict: bool = False
+    ) -> Session | None:
+        """The session named by an encrypted session cookie value, as Laravel sees it.
+
+        The MAC and the cookie-name prefix are checked before anything else; a
+        forged or tampered cookie, a missing or expired session and (like Laravel,
+        which starts an empty session) unreadable session data all give ``None``.
+        With ``strict=True`` a bad cookie raises
+        :class:`~ninja_redis.exceptions.DecryptError` and unreadable data its typed
+        error; ``None`` then only means "no cookie" or "no such session".
+        """
+        session_id = self.session_id_from_cookie(cookie_value, strict=strict)
+        if session_id is None:
+            return None
+        if strict:
+            return await self.load(session_id)
+        try:
+            return await self.load(session_id)
+        except (UnserializeError, DecryptError):
+            return None
+
+    async def from_header(self, cookie_header: str | bytes | None, *,
+                          strict: bool = False) -> Session | None:
+        """Like :meth:`from_cookie`, given a whole ``Cookie:`` request header."""
+        if not cookie_header:
+            return None
+        if isinstance(cookie_header, bytes):
+            cookie_header = cookie_header.decode("latin-1")
+        value = parse_cookie_header(cookie_header).get(self.cookie_name)
+        return await self.from_cookie(value, strict=strict)
+
+    async def from_request(self, request: Any, *, strict: bool = False) -> Session | None:
+        """Like :meth:`from_cookie`, given a request-like object.
+
+        Accepts an ASGI scope, a WSGI environ, an object with a ``cookies`` or
+        ``COOKIES`` mapping (Starlette, Flask, Django requests) or a plain mapping of
+        cookie names to values.
+        """
+        return await self.from_cookie(self.cookie_from_request(request), strict=strict)
+
+    def cookie_from_request(self, request: Any) -> str | None:
+        """The raw (still encrypted) session cookie value of a request-like object."""
+        name = self.cookie_name
+        if isinstance(request, Mapping):
+            if "type" in request and "headers" in request:  # ASGI scope
+                for k, v in request["headers"]:
+                    if k.lower() == b"cookie":
+                        found = parse_cookie_header(v.decode("latin-1")).get(name)
+                        if found is not None:
+                            return found
+                return None
+            if "wsgi.version" in request or "HTTP_COOKIE" in request:  # WSGI environ
+                header = request.get("HTTP_COOKIE")
+                return parse_cookie_header(header).get(name) if header else None
+            value = request.get(name)
+            return value if isinstance(value, str) else None
+        for attr in ("cookies", "COOKIES"):
+            cookies = getattr(request, attr, None)
+            if isinstance(cookies, Mapping):
+                value = cookies.get(name)
+                return value if isinstance(value, str) else None
+        raise TypeError(
+            f"cannot find cookies on a {type(request).__name__}: pass an ASGI scope, "
+            "a WSGI environ, a request with .cookies, or a mapping"
+        )
+
+    def cookie_value(self, session: Session) -> str:
+        """The encrypted ``session.cookie`` value Laravel would send for ``session``.
+
+        Percent-encoded for a ``Set-Cookie`` header (``…%3D``).
+        """
+        return self._cookies().encrypt(self.cookie_name, session.id)
+
+    # ------------------------------------------------------------------- writing
+
+    async def save(self, session: Session, *, age_flash: bool = True,
+                   if_unchanged: bool = False) -> None:
+        """Write the session like ``Store::save()``: age the flash data, then SETEX.
+
+        Last writer wins, exactly like Laravel: a change another process saved after
+        this session was loaded is overwritten. With ``if_unchanged=True`` the write
+        only happens if the stored bytes are still those the session was loaded from
+        (or, for a new session, if none exist), else :class:`SessionConflict`; for
+        read-modify-write use :meth:`update`, which retries.
+        ``age_flash=False`` skips ``ageFlashData()`` (for writes outside a request).
+        """
+        if age_flash:
+            session.age_flash_data()
+        if if_unchanged:
+            if not await self._compare_and_set(session):
+                raise SessionConflict(
+                    f"session under key {self.key(session.id)!r} was changed by "
+                    "another writer",
+                    self.key(session.id),
+                )
+            return
+        if self.layout == "hash":
+            key = self._keys.session_hash(session.id)
+            fields = self._hash_fields(session)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+                pipe.expire(key, self.ttl)
+                await pipe.execute()
+            session.original = fields[b"data"]
+        else:
+            value = self.encode(session)
+            await self.redis.set(self._keys.session(session.id), value, ex=self.ttl)
+            session.original = value
+        session.exists = True
+
+    async def _compare_and_set(self, session: Session) -> bool:
+        old = session.original
+        flag = b"1" if old is not None else b"0"
+        if self.layout == "hash":
+            fields = self._hash_fields(session)
+            args: list[bytes | int] = [flag, old or b"", self.ttl]
+            for k, v in fields.items():
+                args += [k, v]
+            new = fields[b"data"]
+        else:
+            new = self.encode(session)
+            args = [flag, old or b"", new, self.ttl]
+        done = await self._script()(keys=[self.key(session.id)], args=args)
+        if int(done) == 1:
+            session.original = new
+            session.exists = True
+            return True
+        return False
+
+    async def update(
+        self,
+        session_id: str,
+        callback: Callable[[Session], Any],
+        *,
+        retries: int = 10,
+        age_flash: bool = False,
+    ) -> Session | None:
+        """Optimistically change a stored session: read, ``callback(session)``, write.
+
+        The write is a compare-and-set (one Lua script) on the exact bytes that were
+        read; if another writer (PHP or Python) saved in between, the session is read
+        again and ``callback`` runs again, up to ``retries`` times, then
+        :class:`SessionConflict`. ``callback`` mutates the session it is given (its
+        return value is ignored) and must be safe to run more than once. Returns the
+        saved session, or ``None`` (``callback`` not called) if there is no such
+        session. Flash data is not aged unless ``age_flash=True``.
+        """
+        for _ in range(retries + 1):
+            session = await self.load(session_id)
+            if session is None:
+                return None
+            callback(session)
+            if age_flash:
+                session.age_flash_data()
+            if await self._compare_and_set(session):
+                return session
+        raise SessionConflict(
+            f"session under key {self.key(session_id)!r} kept changing; gave up after "
+            f"{retries} retries",
+            self.key(session_id),
+        )
+
+    async def destroy(self, session_id: str) -> None:
+        """``SessionHandler::destroy()``: delete the stored session."""
+        if is_valid_session_id(session_id):
+            await self.redis.delete(self.key(session_id))
+
+    async def regenerate(self, session: Session, destroy: bool = True) -> Session:
+        """``Store::regenerate()``: a new id and a new CSRF token.
+
+        ``migrate($destroy)``: with ``destroy`` (the default here, as on login) the
+        old key is deleted now. Nothing is written under the new id until
+        :meth:`save`; send the new cookie (:meth:`cookie_value`).
+        """
+        if destroy:
+            await self.destroy(session.id)
+        session.id = generate_session_id()
+        session.exists = False
+        session.original = None
+        session.regenerate_token()
+        return session
+
+    async def invalidate(self, session: Session) -> Session:
+        """``Store::invalidate()``: drop every attribute and migrate to a new id.
+
+        The old key is deleted; like Laravel no new ``_token`` is made (call
+        ``session.regenerate_token()``, as Laravel's logout does).
+        """
+        session.flush()
+        await self.destroy(session.id)
+        session.id = generate_session_id()
+        session.exists = False
+        session.original = None
+        return session
+
+    # ----------------------------------------------------------- auth helpers
+
+    def set_password_hash(self, session: Session, password_hash: str,
+                          guard: str = "web") -> None:
+        """Store ``password_hash_{guard}`` as ``AuthenticateSession`` does.
+
+        12.45+: hex HMAC-SHA256 of the hash keyed with the literal ``APP_KEY``; older
+        versions: the raw hash.
+        """
+        if self._app.config.laravel_version >= (12, 45):
+            value = password_hash_mac(password_hash, self._app.config.app_key)
+        else:
+            value = password_hash
+        session.put(f"password_hash_{guard}", value)
+
+    def password_hash_matches(self, session: Session, password_hash: str,
+                              guard: str = "web") -> bool:
+        """Is the session's ``password_hash_{guard}`` that of ``password_hash``?
+
+        Accepts both the raw and the 12.45+ HMAC form (constant-time).
+        """
+        stored = session.password_hash(guard)
+        if stored is None:
+            return False
+        return _password_hash_matches(stored, password_hash, self._app.config.app_key)
+
+    @staticmethod
+    def login_key(guard: str = "web") -> str:
+        """``login_{guard}_{sha1('Illuminate\\Auth\\SessionGuard')}``."""
+        return login_key(guard)

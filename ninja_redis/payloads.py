@@ -1,0 +1,1451 @@
+"""Laravel queue-job payloads: build them byte for byte, and parse them safely.
+
+A Redis queue entry is the JSON that ``Queue::createPayload()`` writes (spec §9.4),
+encoded with ``JSON_UNESCAPED_UNICODE``: ``/`` becomes ``\\/``, the NUL bytes of
+mangled property names ``\\u0000``, UTF-8 stays raw. For an object job (12.51+)::
+
+    {"uuid":"…","displayName":"App\\\\Jobs\\\\SendInvoiceEmail",
+     "job":"Illuminate\\\\Queue\\\\CallQueuedHandler@call","maxTries":5,
+     "maxExceptions":2,"failOnTimeout":false,"backoff":"10,60,300","timeout":120,
+     "retryUntil":null,"data":{"commandName":"App\\\\Jobs\\\\SendInvoiceEmail",
+     "command":"O:25:\\"App\\\\Jobs\\\\SendInvoiceEmail\\":5:{…}","batchId":null},
+     "createdAt":1767225600,"id":"<Str::random(32)>","attempts":0,"delay":null}
+
+Field order per version: ≤12.10 no ``createdAt``/``delay``; 12.11+ ``createdAt`` after
+``data`` and ``delay`` last; 12.51+ ``data.batchId``; 13.x ``deleteWhenMissingModels``
+between ``retryUntil`` and ``data``. String jobs (``"App\\Handlers\\Foo@bar"``) carry
+arbitrary JSON ``data`` and no ``retryUntil``.
+
+``data.command`` is PHP ``serialize()`` of the job object (:class:`PhpJob` describes
+it: the class's own properties in declaration order, then the trait properties in
+the order of the Laravel version, spec §9.5 and §13), or for ``ShouldBeEncrypted``
+jobs ``Crypt::encrypt()`` of that string.
+
+This module is pure: no Redis, no I/O.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import json
+import os
+import time as _time
+import uuid as _uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
+
+from . import php
+from .config import LaravelVersion
+from .exceptions import DecryptError, JobPayloadError, SerializeError, UnserializeError
+from .php import PhpEnum, PhpObject, format_float
+
+if TYPE_CHECKING:
+    from .crypto import Encrypter
+
+__all__ = [
+    "CALL_QUEUED_HANDLER",
+    "MODEL_IDENTIFIER",
+    "NO_DEFAULT",
+    "JobPayload",
+    "ModelIdentifier",
+    "PayloadBuilder",
+    "PhpJob",
+    "Prop",
+    "build_payload",
+    "job_display_name",
+    "parse_payload",
+    "php_field",
+    "php_job",
+    "php_json_encode",
+    "private",
+    "protected",
+    "random_id",
+    "serialize_command",
+    "to_php_job",
+    "unique_lock_name",
+]
+
+#: ``job`` of every object job.
+CALL_QUEUED_HANDLER: Final = "Illuminate\\Queue\\CallQueuedHandler@call"
+#: The class ``SerializesModels`` writes for an Eloquent model or collection.
+MODEL_IDENTIFIER: Final = "Illuminate\\Contracts\\Database\\ModelIdentifier"
+
+VersionLike = LaravelVersion | tuple[int, int] | tuple[int, ...]
+DelayLike = int | float | timedelta | datetime | None
+T = TypeVar("T")
+
+
+class _NoDefault:
+    """Marker: a property without a declared default (typed or promoted)."""
+
+    _instance: _NoDefault | None = None
+
+    def __new__(cls) -> _NoDefault:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+    def __reduce__(self) -> str:
+        return "NO_DEFAULT"
+
+
+#: A property that has no default in PHP (typed without ``= …``, or a promoted
+#: constructor property): ``SerializesModels`` always writes it.
+NO_DEFAULT: Final = _NoDefault()
+
+
+def _ver(version: VersionLike) -> tuple[int, int]:
+    if isinstance(version, LaravelVersion):
+        return (version.major, version.minor)
+    return (int(version[0]), int(version[1]) if len(version) > 1 else 0)
+
+
+# =====================================================================================
+# Values that have a PHP form only in a job
+# =====================================================================================
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelIdentifier:
+    """An Eloquent model (or collection) as ``SerializesModels`` stores it.
+
+    ``id`` is the key (int or str) or a list of keys for a collection; ``relations``
+    the loaded relation names; ``collection_class`` only exists in 9.26+ (before, the
+    object has 4 properties)::
+
+        O:45:"Illuminate\\Contracts\\Database\\ModelIdentifier":5:{s:5:"class";
+        s:15:"App\\Models\\User";s:2:"id";i:7;s:9:"relations";a:0:{}
+        s:10:"connection";s:5:"mysql";s:15:"collectionClass";N;}
+    """
+
+    class_name: str
+    id: Any
+    relations: Sequence[str] = ()
+    connection: str | None = None
+    collection_class: str | None = None
+
+    def to_php(self, version: VersionLike = (12, 67)) -> PhpObject:
+        """The ``ModelIdentifier`` object for ``version`` (4 props before 9.26)."""
+        props: dict[Any, Any] = {
+            "class": self.class_name,
+            "id": list(self.id) if isinstance(self.id, (list, tuple)) else self.id,
+            "relations": list(self.relations),
+            "connection": self.connection,
+        }
+        if _ver(version) >= (9, 26):
+            props["collectionClass"] = self.collection_class
+        return PhpObject(MODEL_IDENTIFIER, props)
+
+    @classmethod
+    def from_php(cls, obj: PhpObject) -> ModelIdentifier:
+        """Read a ``ModelIdentifier`` object written by any version."""
+        ids = obj.get("id")
+        rel = obj.get("relations") or []
+        relations = list(rel.values()) if isinstance(rel, dict) else list(rel)
+        return cls(
+            str(obj.get("class")),
+            ids,
+            tuple(relations),
+            obj.get("connection"),
+            obj.get("collectionClass"),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Prop:
+    """A job property with its PHP visibility and declared default.
+
+    ``default`` matters for ``SerializesModels`` (9.4+), which leaves out properties
+    equal (``===``) to their declared default. Leave it as :data:`NO_DEFAULT` for a
+    typed or promoted constructor property (always written); an untyped property
+    without ``= …`` has the default ``None``. ``declaring_class`` names the class that
+    declares a private property when it is not the job class itself.
+    """
+
+    value: Any
+    visibility: Literal["public", "protected", "private"] = "public"
+    default: Any = NO_DEFAULT
+    declaring_class: str | None = None
+
+
+def protected(value: Any, default: Any = NO_DEFAULT) -> Prop:
+    """A protected property (``"\\0*\\0name"``)."""
+    return Prop(value, "protected", default)
+
+
+def private(
+    value: Any, default: Any = NO_DEFAULT, *, declaring_class: str | None = None
+) -> Prop:
+    """A private property (``"\\0Class\\0name"``, the job class unless given)."""
+    return Prop(value, "private", default, declaring_class)
+
+
+def _php_identical(a: Any, b: Any) -> bool:
+    """PHP ``===`` for the values a Python job holds."""
+    if a is b:
+        return True
+    ta, tb = type(a), type(b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(map(_php_identical, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        if len(a) != len(b) or list(a) != list(b):
+            return False
+        return all(_php_identical(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, dict):
+        return _php_identical(dict(enumerate(a)), b)
+    if isinstance(a, dict) and isinstance(b, (list, tuple)):
+        return _php_identical(a, dict(enumerate(b)))
+    if ta is not tb:
+        if isinstance(a, str) and isinstance(b, str):
+            return a == b
+        return False
+    if isinstance(a, (PhpObject, ModelIdentifier)):
+        return False  # objects are identical only when they are the same instance
+    return bool(a == b)
+
+
+# =====================================================================================
+# PhpJob: a Laravel job object described from Python
+# =====================================================================================
+
+# Tuning properties a job class may declare, in the order the usual stub declares them.
+_TUNING = (
+    ("tries", "tries"),
+    ("backoff", "backoff"),
+    ("timeout", "timeout"),
+    ("max_exceptions", "maxExceptions"),
+    ("fail_on_timeout", "failOnTimeout"),
+    ("delete_when_missing_models", "deleteWhenMissingModels"),
+)
+
+#: The traits a job normally uses (``Dispatchable`` and ``SerializesModels`` add no
+#: properties). ``"Batchable"`` adds ``batchId``; order = the ``use`` statement's.
+DEFAULT_TRAITS: tuple[str, ...] = ("InteractsWithQueue", "Queueable")
+_KNOWN_TRAITS = frozenset({"InteractsWithQueue", "Queueable", "Batchable"})
+
+
+def queueable_properties(version: VersionLike) -> tuple[str, ...]:
+    """Names of ``Illuminate\\Bus\\Queueable``'s properties, in declaration order.
+
+    8.x–10.x: ``connection, queue, chainConnection, chainQueue, chainCatchCallbacks,
+    delay, afterCommit, middleware, chained``; 11.x moves the chain settings last;
+    12.27 adds ``messageGroup`` (named ``group`` in 12.27 only) and 12.32
+    ``deduplicator``; 13.x adds ``debounceOwner`` and ``uniqueLockOwner``.
+    """
+    v = _ver(version)
+    if v < (11, 0):
+        return (
+            "connection",
+            "queue",
+            "chainConnection",
+            "chainQueue",
+            "chainCatchCallbacks",
+            "delay",
+            "afterCommit",
+            "middleware",
+            "chained",
+        )
+    head: tuple[str, ...] = ("connection", "queue")
+    if v >= (12, 28):
+        head += ("messageGroup",)
+    elif v >= (12, 27):
+        head += ("group",)
+    if v >= (12, 32):
+        head += ("deduplicator",)
+    if v >= (13, 0):
+        head += ("debounceOwner", "uniqueLockOwner")
+    return head + (
+        "delay",
+        "afterCommit",
+        "middleware",
+        "chained",
+        "chainConnection",
+        "chainQueue",
+        "chainCatchCallbacks",
+    )
+
+
+_QUEUEABLE_DEFAULTS: dict[str, Any] = {
+    "middleware": [],
+    "chained": [],
+    "debounceOwner": "",
+    "uniqueLockOwner": "",
+}
+
+
+class PhpJob:
+    """A Laravel job object (``ShouldQueue``), described by class name and properties.
+
+    ``properties``: the class's *own* properties in declaration order (a property
+    declared above the constructor comes before the promoted ones). Values are Python
+    values (``str``, ``int``, ``float``, ``bool``, ``None``, ``list``, ``dict``),
+    :class:`~ninja_redis.php.PhpEnum`, :class:`ModelIdentifier`, aware ``datetime``
+    (written as ``Illuminate\\Support\\Carbon``), :class:`~ninja_redis.php.PhpObject`,
+    or a :class:`Prop` (``protected(v)`` / ``private(v)``) for visibility and default.
+    Keys may also be raw mangled names (``"\\0*\\0email"``).
+
+    ``tries``, ``backoff`` (int or list), ``timeout``, ``max_exceptions``,
+    ``fail_on_timeout`` and ``delete_when_missing_models`` fill the payload fields.
+    When ``tuning_properties`` is true (the default) they are also the class's
+    declared ``public $tries = …`` properties: first in the object, left out by
+    ``SerializesModels`` 9.4+ (equal to their default) and written by 8.x or by jobs
+    without ``SerializesModels``. List one in ``properties`` to place it yourself.
+
+    ``retry_until`` (datetime or Unix time) and ``display_name`` are what the
+    ``retryUntil()`` / ``displayName()`` methods return. ``queue``, ``connection``,
+    ``delay`` and ``chain`` are what ``onQueue()``, ``onConnection()``, ``delay()``
+    and ``Bus::chain()`` set on the ``Queueable`` properties (so they are part of the
+    command); ``chain`` is a list of further :class:`PhpJob`.
+
+    ``encrypted`` = ``ShouldBeEncrypted``. ``unique_id`` / ``unique_for`` make the job
+    ``ShouldBeUnique`` (``uniqueId()`` / ``$uniqueFor``).
+
+    Example (``App\\Jobs\\SendInvoiceEmail`` with a protected and a private property)::
+
+        PhpJob("App\\Jobs\\SendInvoiceEmail",
+               {"invoiceId": 1001, "email": protected("billing@example.com"),
+                "meta": private({"lines": []}), "status": PhpEnum(…), "dueAt": None},
+               tries=5, backoff=[10, 60, 300], timeout=120, max_exceptions=2)
+
+    .. versionadded:: 0.1
+    """
+
+    __slots__ = (
+        "_cache",
+        "backoff",
+        "batch_id",
+        "chain",
+        "chain_connection",
+        "chain_queue",
+        "class_name",
+        "connection",
+        "delay",
+        "delete_when_missing_models",
+        "display_name",
+        "encrypted",
+        "fail_on_timeout",
+        "max_exceptions",
+        "properties",
+        "queue",
+        "retry_until",
+        "serializes_models",
+        "tags",
+        "timeout",
+        "traits",
+        "tries",
+        "tuning_properties",
+        "unique",
+        "unique_for",
+        "unique_id",
+    )
+
+    def __init__(
+        self,
+        class_name: str,
+        properties: Mapping[str, Any] | None = None,
+        *,
+        tries: int | None = None,
+        backoff: int | Sequence[int] | None = None,
+        timeout: int | None = None,
+        retry_until: datetime | int | None = None,
+        max_exceptions: int | None = None,
+        fail_on_timeout: bool | None = None,
+        delete_when_missing_models: bool | None = None,
+        delay: DelayLike = None,
+        chain: Sequence[PhpJob] = (),
+        chain_connection: str | None = None,
+        chain_queue: str | None = None,
+        encrypted: bool = False,
+        queue: str | None = None,
+        connection: str | None = None,
+        display_name: str | None = None,
+        unique: bool = False,
+        unique_id: str | int | None = None,
+        unique_for: int | None = None,
+        batch_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        serializes_models: bool = True,
+        traits: Sequence[str] = DEFAULT_TRAITS,
+        tuning_properties: bool = True,
+    ) -> None:
+        if not isinstance(class_name, str) or not class_name:
+            raise TypeError("PhpJob needs the job's PHP class name")
+        if "@" in class_name:
+            raise ValueError(
+                f"{class_name!r} looks like a string job: push it as a str, "
+                "not a PhpJob"
+            )
+        unknown = set(traits) - _KNOWN_TRAITS
+        if unknown:
+            raise ValueError(f"unknown trait(s) {sorted(unknown)}")
+        self.class_name = class_name.lstrip("\\")
+        self.properties: dict[str, Any] = dict(properties or {})
+        self.tries = tries
+        self.backoff = backoff
+        self.timeout = timeout
+        self.retry_until = retry_until
+        self.max_exceptions = max_exceptions
+        self.fail_on_timeout = fail_on_timeout
+        self.delete_when_missing_models = delete_when_missing_models
+        self.delay = delay
+        self.chain = list(chain)
+        self.chain_connection = chain_connection
+        self.chain_queue = chain_queue
+        self.encrypted = encrypted
+        self.queue = queue
+        self.connection = connection
+        self.display_name = display_name
+        self.unique = unique or unique_id is not None or unique_for is not None
+        self.unique_id = unique_id
+        self.unique_for = unique_for
+        self.batch_id = batch_id
+        self.tags = None if tags is None else list(tags)
+        self.serializes_models = serializes_models
+        self.traits = tuple(traits)
+        self.tuning_properties = tuning_properties
+        self._cache: dict[Any, bytes] = {}
+
+    def __repr__(self) -> str:
+        return f"PhpJob({self.class_name!r}, {self.properties!r})"
+
+    # ---------------------------------------------------------------- payload fields
+
+    def _prop_value(self, name: str) -> Any:
+        v = self.properties.get(name)
+        return v.value if isinstance(v, Prop) else v
+
+    def max_tries_value(self) -> int | None:
+        """``maxTries`` of the payload (``$job->tries``)."""
+        if self.tries is not None:
+            return self.tries
+        return self._prop_value("tries") if "tries" in self.properties else None
+
+    def _field(self, attr: str, prop: str) -> Any:
+        value = getattr(self, attr)
+        if value is None and prop in self.properties:
+            return self._prop_value(prop)
+        return value
+
+    def backoff_value(self) -> str | None:
+        """``backoff`` of the payload: the list joined with ``,`` (``"10,60,300"``)."""
+        backoff = self._field("backoff", "backoff")
+        if backoff is None:
+            return None
+        items = backoff if isinstance(backoff, (list, tuple)) else [backoff]
+        return ",".join(_php_string(_seconds_value(b)) for b in items)
+
+    def retry_until_value(self) -> int | None:
+        """``retryUntil`` of the payload: a Unix timestamp."""
+        ru = self.retry_until
+        if ru is None:
+            return None
+        if isinstance(ru, datetime):
+            return _timestamp(ru)
+        return int(ru)
+
+    def display_name_value(self) -> str:
+        """``displayName``: ``displayName()`` if the job defines it, else the class."""
+        return self.display_name if self.display_name is not None else self.class_name
+
+    # ---------------------------------------------------------------- the command
+
+    def php_object(self, version: VersionLike = (12, 67)) -> PhpObject:
+        """The job as the ``PhpObject`` that ``serialize(clone $job)`` writes."""
+        v = _ver(version)
+        carbon_major = 3 if v >= (11, 0) else 2
+        omit_defaults = self.serializes_models and v >= (9, 4)
+        props: dict[Any, Any] = {}
+        cls = self.class_name
+
+        def put(
+            name: str, value: Any, vis: str, default: Any, owner: str | None
+        ) -> None:
+            if omit_defaults and default is not NO_DEFAULT:
+                if _php_identical(value, default):
+                    return
+            if vis == "public":
+                raw = name
+            elif vis == "protected":
+                raw = "\0*\0" + name
+            else:
+                raw = f"\0{owner or cls}\0{name}"
+            props[raw] = _to_php(value, v, carbon_major)
+
+        if self.tuning_properties:
+            for attr, prop in _TUNING:
+                value = getattr(self, attr)
+                if value is not None and prop not in self.properties:
+                    if prop == "backoff" and isinstance(value, tuple):
+                        value = list(value)
+                    put(prop, value, "public", value, None)
+        for name, value in self.properties.items():
+            if isinstance(value, Prop):
+                put(
+                    name,
+                    value.value,
+                    value.visibility,
+                    value.default,
+                    value.declaring_class,
+                )
+            elif name[:1] == "\0":
+                vis, bare = PhpObject.split_name(name)
+                if vis == "public":
+                    props[name] = _to_php(value, v, carbon_major)
+                else:
+                    put(
+                        str(bare),
+                        value,
+                        "protected" if vis == "protected" else "private",
+                        NO_DEFAULT,
+                        None if vis == "protected" else vis,
+                    )
+            else:
+                put(name, value, "public", NO_DEFAULT, None)
+
+        queueable = self._queueable_values(v)
+        for trait in self.traits:
+            if trait == "InteractsWithQueue":
+                put("job", None, "public", None, None)
+            elif trait == "Batchable":
+                put("batchId", self.batch_id, "public", None, None)
+            else:
+                for name in queueable_properties(v):
+                    put(
+                        name,
+                        queueable.get(name, _QUEUEABLE_DEFAULTS.get(name)),
+                        "public",
+                        _QUEUEABLE_DEFAULTS.get(name),
+                        None,
+                    )
+        return PhpObject(cls, props)
+
+    def _queueable_values(self, v: tuple[int, int]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.connection is not None:
+            out["connection"] = self.connection
+        if self.queue is not None:
+            out["queue"] = self.queue
+        if self.delay is not None:
+            out["delay"] = _delay_property(self.delay)
+        if self.chain:
+            out["chained"] = [
+                serialize_command(job, v).decode("utf-8", "surrogateescape")
+                for job in self.chain
+            ]
+        if self.chain_connection is not None:
+            out["chainConnection"] = self.chain_connection
+        if self.chain_queue is not None:
+            out["chainQueue"] = self.chain_queue
+        return out
+
+
+def _delay_property(delay: DelayLike) -> Any:
+    if isinstance(delay, timedelta):
+        # a DateInterval has no simple PHP form here: store seconds like delay(int)
+        return int(delay.total_seconds())
+    if isinstance(delay, datetime):
+        return delay
+    return delay
+
+
+def _to_php(value: Any, v: tuple[int, int], carbon_major: int) -> Any:
+    """Python job values → values ``php.dumps`` accepts (only copies what changes)."""
+    t = type(value)
+    if t is str or t is int or value is None or t is bool or t is float:
+        return value
+    if isinstance(value, ModelIdentifier):
+        return value.to_php(v)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise SerializeError(
+                "a naive datetime has no PHP form: give it a tzinfo "
+                "(PHP dates always carry a timezone)",
+                value,
+            )
+        return php.carbon(value, carbon_major=carbon_major)
+    if isinstance(value, PhpJob):
+        return value.php_object(v)
+    if isinstance(value, (list, tuple)):
+        return [_to_php(x, v, carbon_major) for x in value]
+    if isinstance(value, dict):
+        return {k: _to_php(x, v, carbon_major) for k, x in value.items()}
+    if isinstance(value, enum.Enum) and not isinstance(value, PhpEnum):
+        php_class = getattr(value, "__php_class__", None)
+        if isinstance(php_class, str):
+            return PhpEnum(php_class, value.name)
+    return value
+
+
+def serialize_command(job: PhpJob, version: VersionLike = (12, 67)) -> bytes:
+    """``serialize(clone $job)`` for ``version``: the plain ``data.command`` bytes."""
+    v = _ver(version)
+    cached = job._cache.get(v)
+    if cached is None:
+        cached = php.dumps(job.php_object(v))
+        job._cache[v] = cached
+    return cached
+
+
+# =====================================================================================
+# Declaring a Python class once: @php_job
+# =====================================================================================
+
+
+def php_field(
+    *,
+    name: str | None = None,
+    visibility: Literal["public", "protected", "private"] = "public",
+    php_default: Any = NO_DEFAULT,
+    default: Any = dataclasses.MISSING,
+    default_factory: Any = dataclasses.MISSING,
+) -> Any:
+    """A dataclass field of a :func:`php_job` class.
+
+    ``name``: the PHP property name (default: the field name); ``visibility``;
+    ``php_default``: the default declared in PHP (see :class:`Prop`).
+    """
+    meta = {"php": {"name": name, "visibility": visibility, "default": php_default}}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+_JOB_OPTIONS = "__php_job__"
+C = TypeVar("C", bound=type)
+
+
+def php_job(class_name: str, **options: Any) -> Callable[[C], C]:
+    """Class decorator: a Python dataclass that *is* a Laravel job.
+
+    The fields, in order, are the PHP class's own properties (use :func:`php_field`
+    for another name, visibility or declared default); ``options`` are the
+    :class:`PhpJob` keywords that do not change per instance (``tries``,
+    ``backoff``, ``encrypted``, ``serializes_models``, ``traits``, …)::
+
+        @php_job("App\\Jobs\\SendInvoiceEmail", tries=5, backoff=[10, 60, 300])
+        @dataclass
+        class SendInvoiceEmail:
+            invoice_id: int = php_field(name="invoiceId")
+            email: str = php_field(visibility="protected", default="")
+
+        app.queue.push(SendInvoiceEmail(1001, "billing@example.com"))
+
+    The class gains ``to_php_job(**overrides) -> PhpJob`` and
+    ``from_php(obj: PhpObject)`` (the reverse mapping, for workers).
+    """
+    PhpJob(class_name, **options)  # validate the options now
+
+    def decorate(cls: C) -> C:
+        if not dataclasses.is_dataclass(cls):
+            cls = dataclasses.dataclass(cls)  # type: ignore[assignment]
+        setattr(cls, _JOB_OPTIONS, (class_name, dict(options)))
+
+        def to_php_job_method(self: Any, **overrides: Any) -> PhpJob:
+            return to_php_job(self, **overrides)
+
+        def from_php(klass: type[T], obj: PhpObject) -> T:
+            kwargs: dict[str, Any] = {}
+            for f in dataclasses.fields(klass):  # type: ignore[arg-type]
+                meta = f.metadata.get("php", {})
+                pname = meta.get("name") or f.name
+                if pname in obj:
+                    kwargs[f.name] = obj[pname]
+            return klass(**kwargs)
+
+        cls.to_php_job = to_php_job_method  # type: ignore[attr-defined]
+        cls.from_php = classmethod(from_php)  # type: ignore[attr-defined]
+        return cls
+
+    return decorate
+
+
+def to_php_job(obj: Any, **overrides: Any) -> PhpJob:
+    """A :class:`PhpJob` from a :class:`PhpJob` or an instance of a :func:`php_job`
+    class (``overrides``: per-dispatch keywords such as ``queue`` or ``delay``)."""
+    if isinstance(obj, PhpJob):
+        return obj
+    spec = getattr(type(obj), _JOB_OPTIONS, None)
+    if spec is None:
+        raise TypeError(
+            f"{type(obj).__qualname__} is not a job: use PhpJob(...) or decorate "
+            "the class with @php_job(...)"
+        )
+    class_name, options = spec
+    props: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        meta = f.metadata.get("php", {})
+        name = meta.get("name") or f.name
+        value = getattr(obj, f.name)
+        vis = meta.get("visibility", "public")
+        default = meta.get("default", NO_DEFAULT)
+        if vis == "public" and default is NO_DEFAULT:
+            props[name] = value
+        else:
+            props[name] = Prop(value, vis, default)
+    return PhpJob(class_name, props, **{**options, **overrides})
+
+
+# =====================================================================================
+# JSON the way PHP's json_encode writes it
+# =====================================================================================
+
+
+def _json_float(x: float) -> str:
+    # json_encode: serialize_precision -1, lowercase exponent: 1.0e+20, 0.1, 1
+    if x != x or x in (float("inf"), float("-inf")):
+        raise SerializeError("json_encode cannot encode INF or NAN", x)
+    return format_float(x).decode("ascii").replace("E", "e")
+
+
+def _int_key(k: Any) -> int | None:
+    if type(k) is int:
+        return k
+    if isinstance(k, str) and k and (k == "0" or (k[0] != "0" and k.lstrip("-")[:1] not in ("", "0"))):
+        try:
+            n = int(k)
+        except ValueError:
+            return None
+        if str(n) == k and -(2**63) <= n < 2**63:
+            return n
+    return None
+
+
+def _is_php_list(d: Mapping[Any, Any]) -> bool:
+    return all(_int_key(k) == i for i, k in enumerate(d))
+
+
+def _needs_php_walk(value: Any) -> bool:
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return False
+    if t is list or t is tuple:
+        return any(_needs_php_walk(x) for x in value)
+    if t is dict:
+        if not value:
+            return True
+        for k, x in value.items():
+            if type(k) is not str or _int_key(k) is not None or _needs_php_walk(x):
+                return True
+        return False
+    return True
+
+
+def _php_json_slow(value: Any, ascii_only: bool) -> str:
+    t = type(value)
+    if value is None or t is bool or t is int or t is str:
+        return json.dumps(value, ensure_ascii=ascii_only)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _json_float(value)
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, str):
+        return json.dumps(str(value), ensure_ascii=ascii_only)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_php_json_slow(x, ascii_only) for x in value) + "]"
+    if isinstance(value, Mapping):
+        if _is_php_list(value):
+            return "[" + ",".join(_php_json_slow(x, ascii_only) for x in value.values()) + "]"
+        parts = []
+        for k, x in value.items():
+            key = k if isinstance(k, str) else str(_php_key(k))
+            parts.append(
+                json.dumps(key, ensure_ascii=ascii_only)
+                + ":"
+                + _php_json_slow(x, ascii_only)
+            )
+        return "{" + ",".join(parts) + "}"
+    raise SerializeError(
+        f"json_encode: a {type(value).__name__} has no JSON form in a job payload",
+        value,
+    )
+
+
+def _php_key(k: Any) -> int | str:
+    if isinstance(k, bool):
+        return int(k)
+    if isinstance(k, int):
+        return k
+    if isinstance(k, float):
+        return int(k)
+    if k is None:
+        return ""
+    if isinstance(k, str):
+        return k
+    raise SerializeError(f"invalid array key type {type(k).__name__}", k)
+
+
+def php_json_encode(value: Any, *, unescaped_unicode: bool = True) -> str:
+    """PHP ``json_encode($value, JSON_UNESCAPED_UNICODE)`` (or default flags).
+
+    ``/`` → ``\\/``; U+2028/U+2029 stay escaped (PHP needs
+    ``JSON_UNESCAPED_LINE_TERMINATORS`` for those); floats like PHP (``1.0e+20``,
+    ``1``); empty and sequential-int-key dicts are PHP lists (``[]``).
+    """
+    ascii_only = not unescaped_unicode
+    if _needs_php_walk(value):
+        text = _php_json_slow(value, ascii_only)
+    else:
+        text = json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
+    return _finish_json(text, unescaped_unicode)
+
+
+def _finish_json(text: str, unescaped_unicode: bool) -> str:
+    text = text.replace("/", "\\/")
+    if unescaped_unicode and ("\u2028" in text or "\u2029" in text):
+        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text
+
+
+# =====================================================================================
+# Building payloads
+# =====================================================================================
+
+_B64_DROP = bytes.maketrans(b"", b"")
+
+
+def random_id(length: int = 32) -> str:
+    """``Str::random($length)``: ``[A-Za-z0-9]`` from ``random_bytes`` via base64."""
+    out = b""
+    while len(out) < length:
+        size = length - len(out)
+        chunk = base64.b64encode(os.urandom(-(-size // 3) * 3)).translate(
+            _B64_DROP, b"+/="
+        )
+        out += chunk[:size]
+    return out.decode("ascii")
+
+
+def _timestamp(dt: datetime) -> int:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp() // 1)
+
+
+def _seconds_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return max(0, _timestamp(value) - int(_time.time()))
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return value
+
+
+def _php_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.14G}".replace("E+0", "E+").replace("E-0", "E-")
+    return str(value)
+
+
+def delay_seconds(delay: DelayLike, now: float | None = None) -> int:
+    """Seconds until ``delay`` (``int``/``float`` seconds, ``timedelta`` or
+    ``datetime``), like ``InteractsWithTime::secondsUntil`` (never negative)."""
+    if delay is None:
+        return 0
+    if isinstance(delay, datetime):
+        now = _time.time() if now is None else now
+        return max(0, _timestamp(delay) - int(now))
+    if isinstance(delay, timedelta):
+        return max(0, int(delay.total_seconds()))
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        raise TypeError(f"a delay must be seconds, timedelta or datetime, not {delay!r}")
+    return max(0, int(delay))
+
+
+class PayloadBuilder:
+    """Builds payloads for one Laravel version (and optionally Horizon), fast.
+
+    ``encrypter`` is needed for ``encrypted`` jobs (``ShouldBeEncrypted``).
+    ``horizon=True`` writes Horizon's variant: ``id`` = ``uuid``, plus ``type``,
+    ``tags``, ``silenced`` and ``pushedAt``, re-encoded with default ``json_encode``
+    flags (unicode escaped), as Horizon's ``RedisQueue`` does (spec §11).
+    """
+
+    def __init__(
+        self,
+        version: VersionLike = (12, 67),
+        *,
+        encrypter: Encrypter | None = None,
+        horizon: bool = False,
+    ) -> None:
+        v = _ver(version)
+        self.version = v
+        self.encrypter = encrypter
+        self.horizon = horizon
+        self._created_at = v >= (12, 11)
+        self._batch_id = v >= (12, 51)
+        self._dwmm = v >= (13, 0)
+        self._heads: dict[tuple[Any, ...], str] = {}
+
+    # The constant part of an object payload for one job "shape": everything from
+    # "displayName" to the "command" key, already JSON-encoded.
+    def _head(self, job: PhpJob) -> str:
+        key = (
+            job.class_name,
+            job.display_name,
+            job.max_tries_value(),
+            job.max_exceptions,
+            job.fail_on_timeout,
+            repr(job.backoff),
+            job.timeout,
+            job.retry_until,
+            job.delete_when_missing_models,
+        )
+        head = self._heads.get(key)
+        if head is None:
+            fields: dict[str, Any] = {
+                "displayName": job.display_name_value(),
+                "job": CALL_QUEUED_HANDLER,
+                "maxTries": job.max_tries_value(),
+                "maxExceptions": job._field("max_exceptions", "maxExceptions"),
+                "failOnTimeout": bool(job._field("fail_on_timeout", "failOnTimeout"))
+                if job._field("fail_on_timeout", "failOnTimeout") is not None
+                else False,
+                "backoff": job.backoff_value(),
+                "timeout": job._field("timeout", "timeout"),
+                "retryUntil": job.retry_until_value(),
+            }
+            if self._dwmm:
+                dwmm = job._field("delete_when_missing_models", "deleteWhenMissingModels")
+                fields["deleteWhenMissingModels"] = bool(dwmm) if dwmm is not None else False
+            text = php_json_encode(fields)
+            head = (
+                text[1:-1]
+                + ',"data":{"commandName":'
+                + _finish_json(json.dumps(job.class_name, ensure_ascii=False), True)
+                + ',"command":'
+            )
+            if len(self._heads) > 4096:
+                self._heads.clear()
+            self._heads[key] = head
+        return head
+
+    def command(self, job: PhpJob) -> str:
+        """``data.command``: the serialized job, encrypted for ``encrypted`` jobs."""
+        raw = serialize_command(job, self.version)
+        if job.encrypted:
+            if self.encrypter is None:
+                raise SerializeError(
+                    f"{job.class_name} is ShouldBeEncrypted but no Encrypter "
+                    "(APP_KEY) is configured",
+                    None,
+                )
+            return self.encrypter.encrypt(raw, serialize=True)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SerializeError(
+                f"{job.class_name}: the serialized command is not UTF-8, so "
+                "json_encode() would fail (PHP: 'Malformed UTF-8 characters')",
+                raw,
+            ) from exc
+
+    def build(
+        self,
+        job: PhpJob | str,
+        data: Any = "",
+        *,
+        uuid: str | None = None,
+        id: str | None = None,
+        created_at: int | None = None,
+        delay: int | None = None,
+        attempts: int = 0,
+        pushed_at: float | None = None,
+    ) -> bytes:
+        """The payload bytes for ``job`` (a :class:`PhpJob`, or a ``'Class@method'``
+        string job with ``data``).
+
+        ``uuid``/``id``/``created_at`` are generated when not given; ``delay`` is the
+        12.11+ ``delay`` field (seconds, ``None`` for ``push``).
+        """
+        uuid = uuid or str(_uuid.uuid4())
+        if self.horizon:
+            id = uuid
+        elif id is None:
+            id = random_id(32)
+        if created_at is None and self._created_at:
+            created_at = int(_time.time())
+        if isinstance(job, str):
+            text = self._string_payload(job, data, uuid, id, created_at, delay, attempts)
+        else:
+            command = self.command(job)
+            parts = ['{"uuid":"', uuid, '",', self._head(job)]
+            parts.append(_finish_json(json.dumps(command, ensure_ascii=False), True))
+            if self._batch_id:
+                parts.append(
+                    ',"batchId":'
+                    + (
+                        "null"
+                        if job.batch_id is None
+                        else _finish_json(json.dumps(job.batch_id, ensure_ascii=False), True)
+                    )
+                )
+            parts.append("}")
+            if self._created_at:
+                parts.append(f',"createdAt":{int(created_at or 0)}')
+            parts.append(',"id":')
+            parts.append(_finish_json(json.dumps(id, ensure_ascii=False), True))
+            parts.append(f',"attempts":{int(attempts)}')
+            if self._created_at:
+                parts.append(',"delay":' + ("null" if delay is None else str(int(delay))))
+            parts.append("}")
+            text = "".join(parts)
+        if self.horizon:
+            text = self._horizon(text, job, pushed_at)
+        return text.encode("utf-8", "surrogatepass")
+
+    def _string_payload(
+        self,
+        job: str,
+        data: Any,
+        uuid: str,
+        id: str,
+        created_at: int | None,
+        delay: int | None,
+        attempts: int,
+    ) -> str:
+        if "@" not in job and not job:
+            raise ValueError("a string job needs a class name ('Class@method')")
+        fields: dict[str, Any] = {
+            "uuid": uuid,
+            "displayName": job.split("@", 1)[0],
+            "job": job,
+            "maxTries": None,
+            "maxExceptions": None,
+            "failOnTimeout": False,
+            "backoff": None,
+            "timeout": None,
+        }
+        head = php_json_encode(fields)[:-1]
+        parts = [head, ',"data":', php_json_encode(data)]
+        if self._created_at:
+            parts.append(f',"createdAt":{int(created_at or 0)}')
+        parts.append(',"id":' + php_json_encode(id))
+        parts.append(f',"attempts":{int(attempts)}')
+        if self._created_at:
+            parts.append(',"delay":' + ("null" if delay is None else str(int(delay))))
+        parts.append("}")
+        return "".join(parts)
+
+    def _horizon(self, text: str, job: PhpJob | str, pushed_at: float | None) -> str:
+        decoded = json.loads(text)
+        tags: list[str]
+        if isinstance(job, PhpJob):
+            tags = job.tags if job.tags is not None else horizon_auto_tags(job)
+        else:
+            tags = []
+        decoded["type"] = "job"
+        decoded["tags"] = tags
+        decoded["silenced"] = False
+        at = _time.time() if pushed_at is None else pushed_at
+        decoded["pushedAt"] = _php_string(float(at))
+        return _php_json_slow(decoded, True).replace("/", "\\/")
+
+
+def horizon_auto_tags(job: PhpJob) -> list[str]:
+    """Horizon's automatic tags: ``Model\\Class:id`` for each model property."""
+    tags: list[str] = []
+    for value in job.properties.values():
+        if isinstance(value, Prop):
+            value = value.value
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for item in items:
+            if isinstance(item, ModelIdentifier):
+                ids = item.id if isinstance(item.id, (list, tuple)) else [item.id]
+                tags.extend(f"{item.class_name}:{i}" for i in ids)
+    return tags
+
+
+@lru_cache(maxsize=64)
+def _builder(version: tuple[int, int], horizon: bool) -> PayloadBuilder:
+    return PayloadBuilder(version, horizon=horizon)
+
+
+def build_payload(
+    job: PhpJob | str,
+    data: Any = "",
+    *,
+    version: VersionLike = (12, 67),
+    uuid: str | None = None,
+    id: str | None = None,
+    created_at: int | None = None,
+    delay: int | None = None,
+    encrypter: Encrypter | None = None,
+    horizon: bool = False,
+    pushed_at: float | None = None,
+) -> bytes:
+    """The payload JSON bytes that Laravel ``version`` writes for ``job``.
+
+    ``job``: a :class:`PhpJob` (object job) or ``"App\\Handlers\\Foo@bar"`` with
+    ``data``. See :meth:`PayloadBuilder.build`; reuse a :class:`PayloadBuilder` when
+    building many payloads.
+    """
+    v = _ver(version)
+    if encrypter is not None:
+        builder = PayloadBuilder(v, encrypter=encrypter, horizon=horizon)
+    else:
+        builder = _builder(v, horizon)
+    return builder.build(
+        job,
+        data,
+        uuid=uuid,
+        id=id,
+        created_at=created_at,
+        delay=delay,
+        pushed_at=pushed_at,
+    )
+
+
+def job_display_name(job: PhpJob | str) -> str:
+    """``displayName`` of a job (the text before ``@`` for string jobs)."""
+    if isinstance(job, str):
+        return job.split("@", 1)[0]
+    return job.display_name_value()
+
+
+def unique_lock_name(job: PhpJob, version: VersionLike = (12, 67)) -> tuple[str, str]:
+    """``(job_name, unique_id)`` for :meth:`KeySpace.unique_job_lock` (spec row 19):
+    the class name, or from 12.54 ``xxh128(displayName())`` when the job defines a
+    ``displayName()``."""
+    v = _ver(version)
+    uid = "" if job.unique_id is None else _php_string(job.unique_id)
+    name = job.class_name
+    if v >= (12, 54) and job.display_name is not None:
+        try:
+            import xxhash  # type: ignore[import-not-found]
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            from .exceptions import MissingExtraError
+
+            raise MissingExtraError(
+                "unique jobs with a displayName() on Laravel 12.54+", "queue", "xxhash"
+            ) from exc
+        name = xxhash.xxh128_hexdigest(job.display_name.encode("utf-8"))
+    return name, uid
+
+
+# =====================================================================================
+# Parsing payloads
+# =====================================================================================
+
+
+def _int_or_none(payload: dict[str, Any], key: str, raw: bytes) -> int | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise JobPayloadError(f"payload field {key!r} must be an integer or null", raw)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # cjson re-encoding of large numbers
+    if isinstance(value, str) and _int_key(value) is not None:
+        return int(value)
+    raise JobPayloadError(
+        f"payload field {key!r} must be an integer or null, not {type(value).__name__}",
+        raw,
+    )
+
+
+class JobPayload:
+    """A parsed Laravel job payload (see :func:`parse_payload`).
+
+    Typed accessors for the fields Laravel's ``Job`` reads; ``raw`` keeps the exact
+    bytes (use them, never a re-encoding, for ``:reserved`` members: spec §12 item 9)
+    and ``payload`` the decoded JSON object.
+    """
+
+    __slots__ = ("payload", "raw")
+
+    def __init__(self, raw: bytes, payload: dict[str, Any]) -> None:
+        self.raw = raw
+        self.payload = payload
+
+    def __repr__(self) -> str:
+        return (
+            f"<JobPayload {self.display_name!r} id={self.id!r} "
+            f"attempts={self.attempts}>"
+        )
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Any top-level payload field."""
+        return self.payload.get(key, default)
+
+    @property
+    def uuid(self) -> str | None:
+        """``uuid`` (absent from hand-written raw payloads)."""
+        return self.payload.get("uuid")
+
+    @property
+    def id(self) -> str | None:
+        """``id``: ``Str::random(32)`` (Horizon: the uuid)."""
+        value = self.payload.get("id")
+        return None if value is None else str(value)
+
+    @property
+    def job(self) -> str:
+        """``job``: ``Illuminate\\Queue\\CallQueuedHandler@call`` or ``Class@method``."""
+        return str(self.payload["job"])
+
+    @property
+    def is_object_job(self) -> bool:
+        """True for ``CallQueuedHandler@call`` payloads (a serialized command)."""
+        return self.job == CALL_QUEUED_HANDLER
+
+    @property
+    def display_name(self) -> str:
+        """``displayName`` or, like ``JobName::resolve``, the ``job`` string."""
+        name = self.payload.get("displayName")
+        return name if isinstance(name, str) and name else self.job
+
+    @property
+    def max_tries(self) -> int | None:
+        """``maxTries``."""
+        return _int_or_none(self.payload, "maxTries", self.raw)
+
+    @property
+    def max_exceptions(self) -> int | None:
+        """``maxExceptions``."""
+        return _int_or_none(self.payload, "maxExceptions", self.raw)
+
+    @property
+    def fail_on_timeout(self) -> bool:
+        """``failOnTimeout`` (false when absent)."""
+        return bool(self.payload.get("failOnTimeout") or False)
+
+    @property
+    def delete_when_missing_models(self) -> bool:
+        """``deleteWhenMissingModels`` (13.x; false when absent)."""
+        return bool(self.payload.get("deleteWhenMissingModels") or False)
+
+    @property
+    def backoff(self) -> list[int] | None:
+        """``backoff`` as a list of seconds (``"10,60,300"`` → ``[10, 60, 300]``)."""
+        return _backoff_list(self.payload.get("backoff"))
+
+    def backoff_for(self, attempts: int, default: int | str = 0) -> int:
+        """The release delay after attempt ``attempts``, like ``Worker::calculateBackoff``:
+        ``backoff`` ?? ``delay`` ?? ``default`` (the worker's ``--backoff``), element
+        ``attempts - 1``, clamped to the last one."""
+        value = self.payload.get("backoff")
+        if value is None:
+            value = self.payload.get("delay")
+        items = _backoff_list(value)
+        if items is None:
+            items = _backoff_list(default) or [0]
+        index = attempts - 1
+        return items[index] if 0 <= index < len(items) else items[-1]
+
+    @property
+    def timeout(self) -> int | None:
+        """``timeout`` in seconds."""
+        return _int_or_none(self.payload, "timeout", self.raw)
+
+    @property
+    def retry_until(self) -> int | None:
+        """``retryUntil`` (Unix time)."""
+        return _int_or_none(self.payload, "retryUntil", self.raw)
+
+    @property
+    def attempts(self) -> int:
+        """``attempts`` as stored (0 at push; the pop script adds 1)."""
+        return _int_or_none(self.payload, "attempts", self.raw) or 0
+
+    @property
+    def created_at(self) -> int | None:
+        """``createdAt`` (12.11+)."""
+        return _int_or_none(self.payload, "createdAt", self.raw)
+
+    @property
+    def delay(self) -> int | None:
+        """``delay`` (12.11+): the dispatch delay in seconds."""
+        return _int_or_none(self.payload, "delay", self.raw)
+
+    @property
+    def data(self) -> Any:
+        """``data``: ``{commandName, command, …}`` or a string job's data."""
+        return self.payload.get("data")
+
+    @property
+    def command_name(self) -> str | None:
+        """``data.commandName`` (the job's PHP class)."""
+        data = self.payload.get("data")
+        return data.get("commandName") if isinstance(data, dict) else None
+
+    @property
+    def command(self) -> str | None:
+        """``data.command``: the serialized (or encrypted) job, as a string."""
+        data = self.payload.get("data")
+        return data.get("command") if isinstance(data, dict) else None
+
+    @property
+    def batch_id(self) -> str | None:
+        """``data.batchId`` (12.51+)."""
+        data = self.payload.get("data")
+        return data.get("batchId") if isinstance(data, dict) else None
+
+    @property
+    def is_encrypted(self) -> bool:
+        """True when ``data.command`` is an encrypted envelope, not ``O:…``."""
+        cmd = self.command
+        return cmd is not None and not cmd.startswith("O:")
+
+    def command_bytes(self, encrypter: Encrypter | None = None) -> bytes:
+        """The serialized command, decrypted if needed (``O:…`` bytes)."""
+        cmd = self.command
+        if cmd is None:
+            raise JobPayloadError(
+                f"{self.display_name}: payload has no data.command", self.raw
+            )
+        if cmd.startswith("O:"):
+            return cmd.encode("utf-8", "surrogateescape")
+        if encrypter is None:
+            raise JobPayloadError(
+                f"{self.display_name}: the command is encrypted "
+                "(ShouldBeEncrypted) and no Encrypter was given",
+                self.raw,
+            )
+        # Crypt::encrypt(serialize($job)) → plaintext s:N:"O:…";
+        try:
+            inner = encrypter.decrypt(cmd, unserialize=True)
+        except DecryptError:
+            raise
+        if isinstance(inner, str):
+            return inner.encode("utf-8", "surrogateescape")
+        if isinstance(inner, bytes):
+            return inner
+        raise JobPayloadError(
+            f"{self.display_name}: decrypted command is not a string", self.raw
+        )
+
+    def command_object(
+        self,
+        encrypter: Encrypter | None = None,
+        *,
+        allowed_classes: bool | Iterable[str] = True,
+    ) -> Any:
+        """Unserialize (and decrypt if needed) ``data.command`` → usually a
+        :class:`~ninja_redis.php.PhpObject` of the job class."""
+        data = self.command_bytes(encrypter)
+        try:
+            return php.loads(data, allowed_classes=allowed_classes)
+        except UnserializeError as exc:
+            raise JobPayloadError(
+                f"{self.display_name}: data.command is not valid serialize() data "
+                f"({exc.reason} at offset {exc.offset})",
+                self.raw,
+            ) from exc
+
+
+def _backoff_list(value: Any) -> list[int] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return [int(value)]
+    if isinstance(value, (int, float)):
+        return [int(value)]
+    if isinstance(value, (list, tuple)):
+        return [_php_intval(x) for x in value]
+    if isinstance(value, str):
+        return [_php_intval(x) for x in value.split(",")]
+    return None
+
+
+def _php_intval(value: Any) -> int:
+    """PHP ``(int)`` of a string piece: leading integer, else 0."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    s = str(value).strip(" \t\n\r\v\f")
+    end = 0
+    if s[:1] in ("+", "-"):
+        end = 1
+    while end < len(s) and s[end].isdigit():
+        end += 1
+    try:
+        return int(s[:end])
+    except ValueError:
+        return 0
+
+
+_OPTIONAL_INT = ("maxTries", "maxExceptions", "timeout", "retryUntil", "createdAt", "delay")
+
+
+@overload
+def parse_payload(raw: bytes | str) -> JobPayload: ...
+@overload
+def parse_payload(raw: bytes | str, *, require_attempts: bool) -> JobPayload: ...
+
+
+def parse_payload(raw: bytes | str, *, require_attempts: bool = True) -> JobPayload:
+    """Decode and validate a queue payload.
+
+    Raises :class:`~ninja_redis.exceptions.JobPayloadError` (``.payload`` = the raw
+    bytes) when it is not JSON, not an object, has no string ``job``, no integer
+    ``attempts`` (the pop script needs it: spec §12 item 11), or a field of the
+    wrong type. Unknown fields are kept (hook fields, Horizon's).
+    """
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    elif not isinstance(raw, bytes):
+        raw = bytes(raw)
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise JobPayloadError(f"job payload is not JSON ({exc})", raw) from None
+    if not isinstance(payload, dict):
+        raise JobPayloadError(
+            f"job payload must be a JSON object, not {type(payload).__name__}", raw
+        )
+    job = payload.get("job")
+    if not isinstance(job, str) or not job:
+        raise JobPayloadError(
+            "job payload has no 'job' string (Laravel cannot resolve a handler)", raw
+        )
+    if "attempts" not in payload:
+        if require_attempts:
+            raise JobPayloadError(
+                "job payload has no 'attempts' (Laravel's pop script would lose it)",
+                raw,
+            )
+    elif isinstance(payload["attempts"], bool) or not isinstance(
+        payload["attempts"], (int, float)
+    ):
+        raise JobPayloadError("payload field 'attempts' must be an integer", raw)
+    for key in _OPTIONAL_INT:
+        _int_or_none(payload, key, raw)
+    for key in ("uuid", "displayName"):
+        value = payload.get(key)
+        if value is not None and not isinstance(value, str):
+            raise JobPayloadError(f"payload field {key!r} must be a string", raw)
+    ident = payload.get("id")
+    if ident is not None and (isinstance(ident, bool) or not isinstance(ident, (str, int))):
+        raise JobPayloadError("payload field 'id' must be a string", raw)
+    backoff = payload.get("backoff")
+    if backoff is not None and (
+        isinstance(backoff, bool) or not isinstance(backoff, (str, int, float, list))
+    ):
+        raise JobPayloadError("payload field 'backoff' must be a string or null", raw)
+    if job == CALL_QUEUED_HANDLER:
+        data = payload.get("data")
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("command"), str)
+            or not isinstance(data.get("commandName"), str)
+        ):
+            raise JobPayloadError(
+                "object job payload needs data.commandName and data.command strings",
+                raw,
+            )
+    return JobPayload(raw, payload)
