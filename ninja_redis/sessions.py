@@ -422,10 +422,12 @@ class Session(MutableMapping[Any, Any]):
         self.put("_flash.old", [])
 
     def keep(self, keys: Any = None) -> None:
-        """``Store::keep()``: keep some (or, with ``None``, all) flash data."""
+        """``Store::keep()``: keep these flash keys for another request.
+
+        As in Laravel, ``keep()`` without keys keeps nothing (use :meth:`reflash`).
+        """
         if keys is None:
-            self.reflash()
-            return
+            keys = []
         keys = list(keys) if isinstance(keys, (list, tuple)) else [keys]
         self._merge_new_flashes(keys)
         self._remove_from_old_flash(keys)

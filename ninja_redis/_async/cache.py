@@ -34,7 +34,13 @@ if TYPE_CHECKING:
     from ..codec import LaravelCacheCodec
     from .app import AsyncLaravel
 
-__all__ = ["AsyncCache", "AsyncRepository", "AsyncTaggedCache", "Seconds", "ttl_seconds"]
+__all__ = [
+    "AsyncCache",
+    "AsyncRepository",
+    "AsyncTaggedCache",
+    "Seconds",
+    "ttl_seconds",
+]
 
 T = TypeVar("T")
 Key = str | bytes
@@ -50,7 +56,9 @@ _FLEXIBLE_LOCK = b"illuminate:cache:flexible:lock:"
 _CHUNK = 1000
 
 
-def ttl_seconds(ttl: Seconds, laravel_version: tuple[int, int] = (12, 67)) -> int | None:
+def ttl_seconds(
+    ttl: Seconds, laravel_version: tuple[int, int] = (12, 67)
+) -> int | None:
     """Laravel's ``Repository::getSeconds()``: ``None`` for forever, else seconds >= 0.
 
     ``float`` is truncated like PHP's ``(int)``; a ``datetime`` (naive = local time) or
@@ -73,7 +81,9 @@ def ttl_seconds(ttl: Seconds, laravel_version: tuple[int, int] = (12, 67)) -> in
     elif isinstance(ttl, timedelta):
         seconds = _diff_seconds(ttl.total_seconds(), laravel_version)
     elif isinstance(ttl, datetime):
-        when = ttl.timestamp() if ttl.tzinfo else ttl.astimezone(timezone.utc).timestamp()
+        when = (
+            ttl.timestamp() if ttl.tzinfo else ttl.astimezone(timezone.utc).timestamp()
+        )
         seconds = _diff_seconds(when - wall_time(), laravel_version)
     else:
         raise TypeError(
@@ -205,7 +215,7 @@ class AsyncRepository:
         task, or a daemon thread in the blocking API — see :meth:`wait_background`).
         """
         fresh, stale = ttl
-        created_key = to_bytes(key) + b"" if False else _FLEXIBLE_CREATED + to_bytes(key)
+        created_key = _FLEXIBLE_CREATED + to_bytes(key)
         values = await self.many([key, created_key])
         value, created = values[key], values[created_key]
         if value is None or created is None:
@@ -223,7 +233,9 @@ class AsyncRepository:
             await self.put_many({key: new, created_key: int(wall_time())}, stale)
 
         async def refresh() -> None:
-            lock = self._cache.lock(_FLEXIBLE_LOCK + to_bytes(key), lock_seconds, lock_owner)
+            lock = self._cache.lock(
+                _FLEXIBLE_LOCK + to_bytes(key), lock_seconds, lock_owner
+            )
             await lock.get(body)
 
         cache = self._cache
@@ -323,7 +335,7 @@ class AsyncCache(AsyncRepository):
             return {}
         raws = await self._redis.mget(fulls)
         out: dict[Key, Any] = {}
-        for name, full, raw in zip(names, fulls, raws):
+        for name, full, raw in zip(names, fulls, raws, strict=True):
             d = None if defaults is None else defaults[name]
             out[name] = d if raw is None else self._decode(full, raw, d, on_corrupt)
         return out
@@ -542,9 +554,7 @@ class AsyncCache(AsyncRepository):
 
     # ------------------------------------------------------------------ locks
 
-    def lock(
-        self, name: Key, seconds: int = 0, owner: str | None = None
-    ) -> AsyncLock:
+    def lock(self, name: Key, seconds: int = 0, owner: str | None = None) -> AsyncLock:
         """A lock named ``name`` (``Cache::lock()``) on the store's lock connection.
 
         ``seconds`` = 0 means no expiry. ``owner`` defaults to 16 random characters.
@@ -553,7 +563,9 @@ class AsyncCache(AsyncRepository):
             self._lock_redis,
             self._lock_codec,
             self._keys.lock(name),
-            name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name,
+            name.decode("utf-8", "surrogateescape")
+            if isinstance(name, bytes)
+            else name,
             seconds,
             owner,
             self._script("lock_release", True),
@@ -652,12 +664,14 @@ class AsyncTaggedCache(AsyncRepository):
         fresh = [self._codec.dumps(_uniqid().decode()) for _ in keys]
         raws = await self._cache._script("tag_legacy_ids")(keys=keys, args=fresh)
         ids: list[bytes] = []
-        for key, raw in zip(keys, raws):
+        for key, raw in zip(keys, raws, strict=True):
             try:
                 value = self._codec.loads(raw)
             except CodecError as exc:
                 raise _corrupt(exc, raw, key) from None
-            ids.append(to_bytes(value if isinstance(value, (str, bytes)) else str(value)))
+            ids.append(
+                to_bytes(value if isinstance(value, (str, bytes)) else str(value))
+            )
         return ids
 
     async def _full_keys(self, keys: list[Key]) -> tuple[list[bytes], list[bytes]]:
@@ -677,9 +691,7 @@ class AsyncTaggedCache(AsyncRepository):
         fulls, _ = await self._full_keys([key])
         return fulls[0]
 
-    def _index(
-        self, pipe: Any, member: bytes, score: int, *, nx: bool = False
-    ) -> None:
+    def _index(self, pipe: Any, member: bytes, score: int, *, nx: bool = False) -> None:
         """Queue the index writes of one item (zset entries or ref-set members)."""
         packed = self._codec.pack_member(member)
         if not self._legacy:
@@ -743,17 +755,17 @@ class AsyncTaggedCache(AsyncRepository):
         dumps = self._codec.dumps
         async with self._redis.pipeline(transaction=False) as pipe:
             if seconds is None:
-                for full, member, name in zip(fulls, members, names):
+                for full, member, name in zip(fulls, members, names, strict=True):
                     self._index(pipe, member, -1)
                     pipe.set(full, dumps(values[name]))
             elif seconds <= 0:
-                for full, member in zip(fulls, members):
+                for full, member in zip(fulls, members, strict=True):
                     if self._legacy:  # 8/9 record the reference before the check
                         self._index(pipe, member, 0)
                     pipe.delete(full)
             else:
                 score = int(wall_time()) + seconds
-                for full, member, name in zip(fulls, members, names):
+                for full, member, name in zip(fulls, members, names, strict=True):
                     self._index(pipe, member, score)
                     pipe.setex(full, seconds, dumps(values[name]))
             results = await pipe.execute()
@@ -769,22 +781,23 @@ class AsyncTaggedCache(AsyncRepository):
                 return False
             return await self.forever(key, value)
         seconds = self._cache._seconds(ttl)
-        fulls, members = await self._full_keys([key])
-        if not self._legacy and seconds:
-            result = await self._cache._script("cache_tagged_add")(
-                keys=[fulls[0], *self._tag_zsets],
-                args=[
-                    self._codec.dumps_for_add(value),
-                    seconds,
-                    int(wall_time()) + seconds,
-                    self._codec.pack_member(members[0]),
-                ],
-            )
-            return bool(result)
         if not seconds:
             return False
-        result = await self._cache._script("cache_add")(
-            keys=[fulls[0]], args=[self._codec.dumps_for_add(value), seconds]
+        fulls, members = await self._full_keys([key])
+        if self._legacy:
+            script = self._cache._script("cache_add")
+            result = await script(
+                keys=[fulls[0]], args=[self._codec.dumps_for_add(value), seconds]
+            )
+            return bool(result)
+        result = await self._cache._script("cache_tagged_add")(
+            keys=[fulls[0], *self._tag_zsets],
+            args=[
+                self._codec.dumps_for_add(value),
+                seconds,
+                int(wall_time()) + seconds,
+                self._codec.pack_member(members[0]),
+            ],
         )
         return bool(result)
 
@@ -875,7 +888,10 @@ class AsyncTaggedCache(AsyncRepository):
         await self._delete_chunks(items, tail=self._tag_zsets)
         return True
 
-    async def _delete_chunks(self, keys: list[bytes], tail: list[bytes] = ()) -> None:  # type: ignore[assignment]
+    async def _delete_chunks(
+        self, keys: list[bytes], tail: list[bytes] | None = None
+    ) -> None:
+        tail = tail or []
         async with self._redis.pipeline(transaction=False) as pipe:
             for i in range(0, len(keys), _CHUNK):
                 pipe.delete(*keys[i : i + _CHUNK])

@@ -23,6 +23,7 @@ Every store keeps the **original ready-list payload bytes** of the job (what Lar
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import secrets
@@ -294,7 +295,8 @@ class AsyncRedisFailedJobStore(AsyncFailedJobStore):
 
     async def _items(self) -> list[tuple[bytes, FailedJob]]:
         out: list[tuple[bytes, FailedJob]] = []
-        for item in await self._redis.lrange(self._key, 0, -1):
+        items: list[bytes] = await self._redis.lrange(self._key, 0, -1)  # type: ignore[assignment]
+        for item in items:
             try:
                 data = json.loads(item)
             except ValueError:
@@ -312,7 +314,7 @@ class AsyncRedisFailedJobStore(AsyncFailedJobStore):
         removed = 0
         for raw, job in await self._items():
             if job.id == id:
-                removed += int(await self._redis.lrem(self._key, 1, raw))
+                removed += int(await self._redis.lrem(self._key, 1, raw))  # type: ignore[arg-type]
         return removed > 0
 
     async def flush(self, hours: int | None = None) -> int:
@@ -325,7 +327,7 @@ class AsyncRedisFailedJobStore(AsyncFailedJobStore):
         removed = 0
         for raw, job in await self._items():
             if job.failed_at <= cutoff:
-                removed += int(await self._redis.lrem(self._key, 1, raw))
+                removed += int(await self._redis.lrem(self._key, 1, raw))  # type: ignore[arg-type]
         return removed
 
 
@@ -485,7 +487,7 @@ class _Database:
             url = self.url.replace(f"{p.scheme}://", "postgresql://", 1)
             return psycopg.connect(url)
         try:
-            import pymysql
+            pymysql = importlib.import_module("pymysql")
         except ImportError as exc:
             raise MissingExtraError("the MySQL failed-job store", "mysql", "pymysql") from exc
         query = dict(parse_qsl(p.query))
@@ -560,7 +562,9 @@ class AsyncDatabaseFailedJobStore(AsyncFailedJobStore):
     Ids are the job uuids, as ``queue:failed`` shows them for this provider.
     """
 
-    def __init__(self, url: str, table: str = "failed_jobs", app: AsyncLaravel | None = None) -> None:
+    def __init__(
+        self, url: str, table: str = "failed_jobs", app: AsyncLaravel | None = None
+    ) -> None:
         super().__init__(app)
         self._db = _Database(url)
         self.table = table

@@ -178,9 +178,7 @@ class AsyncLock:
         Atomic (Lua compare-and-delete), so a lock taken over by another owner after
         expiry is never deleted.
         """
-        result = await self._release_script(
-            keys=[self._key], args=[self._packed_owner]
-        )
+        result = await self._release_script(keys=[self._key], args=[self._packed_owner])
         self._held = False
         return bool(result)
 

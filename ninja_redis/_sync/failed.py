@@ -24,6 +24,7 @@ Every store keeps the **original ready-list payload bytes** of the job (what Lar
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import secrets
@@ -295,7 +296,8 @@ class RedisFailedJobStore(FailedJobStore):
 
     def _items(self) -> list[tuple[bytes, FailedJob]]:
         out: list[tuple[bytes, FailedJob]] = []
-        for item in self._redis.lrange(self._key, 0, -1):
+        items: list[bytes] = self._redis.lrange(self._key, 0, -1)  # type: ignore[assignment]
+        for item in items:
             try:
                 data = json.loads(item)
             except ValueError:
@@ -313,7 +315,7 @@ class RedisFailedJobStore(FailedJobStore):
         removed = 0
         for raw, job in self._items():
             if job.id == id:
-                removed += int(self._redis.lrem(self._key, 1, raw))
+                removed += int(self._redis.lrem(self._key, 1, raw))  # type: ignore[arg-type]
         return removed > 0
 
     def flush(self, hours: int | None = None) -> int:
@@ -326,7 +328,7 @@ class RedisFailedJobStore(FailedJobStore):
         removed = 0
         for raw, job in self._items():
             if job.failed_at <= cutoff:
-                removed += int(self._redis.lrem(self._key, 1, raw))
+                removed += int(self._redis.lrem(self._key, 1, raw))  # type: ignore[arg-type]
         return removed
 
 
@@ -486,7 +488,7 @@ class _Database:
             url = self.url.replace(f"{p.scheme}://", "postgresql://", 1)
             return psycopg.connect(url)
         try:
-            import pymysql
+            pymysql = importlib.import_module("pymysql")
         except ImportError as exc:
             raise MissingExtraError("the MySQL failed-job store", "mysql", "pymysql") from exc
         query = dict(parse_qsl(p.query))
@@ -561,7 +563,9 @@ class DatabaseFailedJobStore(FailedJobStore):
     Ids are the job uuids, as ``queue:failed`` shows them for this provider.
     """
 
-    def __init__(self, url: str, table: str = "failed_jobs", app: Laravel | None = None) -> None:
+    def __init__(
+        self, url: str, table: str = "failed_jobs", app: Laravel | None = None
+    ) -> None:
         super().__init__(app)
         self._db = _Database(url)
         self.table = table

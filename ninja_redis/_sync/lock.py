@@ -179,9 +179,7 @@ class Lock:
         Atomic (Lua compare-and-delete), so a lock taken over by another owner after
         expiry is never deleted.
         """
-        result = self._release_script(
-            keys=[self._key], args=[self._packed_owner]
-        )
+        result = self._release_script(keys=[self._key], args=[self._packed_owner])
         self._held = False
         return bool(result)
 

@@ -110,6 +110,9 @@ def peer() -> Iterator[Any]:
             return base64.b64decode(proc.stdout.readline())
 
         yield call
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        proc.stdout.close()
         proc.kill()
         proc.wait()
     finally:

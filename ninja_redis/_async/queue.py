@@ -1,0 +1,467 @@
+"""``AsyncQueue``: dispatch Laravel jobs onto Redis queues, and inspect the queues.
+
+Pushes use Laravel's own Lua scripts (spec §9.3): ``push`` = ``RPUSH queues:Q payload``
++ ``RPUSH queues:Q:notify 1``; ``later`` = ``ZADD queues:Q:delayed <availableAt>
+payload``. Payloads are built by :mod:`ninja_redis.payloads` exactly as the configured
+Laravel version writes them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+import redis.asyncio as redis
+
+from .. import _scripts
+from ..exceptions import JobPayloadError
+from ..keys import QueueKeys, to_bytes
+from ..payloads import (
+    JobPayload,
+    PayloadBuilder,
+    PhpJob,
+    delay_seconds,
+    parse_payload,
+    random_id,
+    to_php_job,
+    unique_lock_name,
+)
+from ._backend import wall_time
+
+if TYPE_CHECKING:
+    from .app import AsyncLaravel
+
+__all__ = ["AsyncQueue", "QueueSizes", "QueuedJob"]
+
+Delay = int | float | timedelta | datetime
+JobState = Literal["pending", "delayed", "reserved"]
+
+# Jobs per EVALSHA of the bulk script (all of a bulk() call's batches go in one pipeline).
+_BULK_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class QueueSizes:
+    """Jobs in one queue: ``pending`` (ready list), ``delayed`` and ``reserved``."""
+
+    pending: int
+    delayed: int
+    reserved: int
+
+    @property
+    def total(self) -> int:
+        """``pending + delayed + reserved`` (what ``Queue::size()`` returns)."""
+        return self.pending + self.delayed + self.reserved
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """One entry of a queue, read without consuming it.
+
+    ``raw`` is the exact stored bytes; ``score`` the zset score (available-at time for
+    ``delayed``, reservation expiry for ``reserved``; ``None`` for pending);
+    ``payload`` the parsed payload, or ``None`` with ``error`` when it is invalid.
+    """
+
+    queue: str
+    state: JobState
+    raw: bytes
+    score: float | None
+    payload: JobPayload | None
+    error: str | None = None
+
+    @property
+    def id(self) -> str | None:
+        """The payload ``id`` (``None`` if the payload is invalid)."""
+        return self.payload.id if self.payload is not None else None
+
+
+class AsyncQueue:
+    """The Redis queue connection of a Laravel app (``Queue::`` / ``dispatch()``).
+
+    ``app.queue`` uses ``config.queue_connection``, the default queue
+    ``config.queue`` (``REDIS_QUEUE``), and 13.x cluster hash tags via
+    :class:`~ninja_redis.keys.KeySpace`. Every dispatch returns the job id (the
+    payload's ``id``) or ``None`` when a ``ShouldBeUnique`` job's lock is taken.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, app: AsyncLaravel) -> None:
+        self._app = app
+        self.config = app.config
+        self._keys = app.keys
+        self._builder = PayloadBuilder(
+            self.config.laravel_version, horizon=self.config.horizon
+        )
+        self._client: redis.Redis | None = None
+        self._script_cache: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def redis(self) -> redis.Redis:
+        """The redis-py client of the queue connection."""
+        if self._client is None:
+            self._client = self._app.connection(self.config.queue_connection)
+        return self._client
+
+    def _script(self, name: str) -> Any:
+        script = self._script_cache.get(name)
+        if script is None:
+            script = self.redis.register_script(_scripts.load(name))
+            self._script_cache[name] = script
+        return script
+
+    def keys(self, queue: str | None = None) -> QueueKeys:
+        """The four Redis keys of ``queue`` (default: the configured queue)."""
+        return self._keys.queue(queue)
+
+    @property
+    def builder(self) -> PayloadBuilder:
+        """The :class:`~ninja_redis.payloads.PayloadBuilder` for this app's version."""
+        return self._builder
+
+    def payload(
+        self,
+        job: Any,
+        *,
+        data: Any = "",
+        delay: int | None = None,
+    ) -> bytes:
+        """The payload bytes ``push`` would store for ``job`` (fresh uuid and id)."""
+        if isinstance(job, str):
+            return self._builder.build(job, data, delay=delay)
+        php_job = to_php_job(job)
+        if php_job.encrypted and self._builder.encrypter is None:
+            self._builder.encrypter = self._app.encrypter
+        return self._builder.build(php_job, delay=delay)
+
+
+    def _plan(
+        self, job: Any, queue: str | None, delay: Delay | None, data: Any
+    ) -> tuple[QueueKeys, bytes, int | None, PhpJob | None]:
+        """(keys, payload, available_at or None, PhpJob) for one dispatch."""
+        php_job: PhpJob | None = None
+        if isinstance(job, str):
+            target = queue
+        else:
+            php_job = to_php_job(job)
+            target = queue or php_job.queue
+            if delay is None and php_job.delay is not None:
+                delay = php_job.delay
+        keys = self._keys.queue(target)
+        if delay is None:
+            return keys, self.payload(job, data=data), None, php_job
+        now = wall_time()
+        seconds = delay_seconds(delay, now)
+        if isinstance(delay, datetime):
+            available_at = int(delay.timestamp())
+        else:
+            available_at = int(now) + seconds
+        payload = self.payload(job, data=data, delay=seconds)
+        return keys, payload, available_at, php_job
+
+    @staticmethod
+    def _id_of(payload: bytes) -> str | None:
+        # the id sits near the end of every payload we build: avoid a full parse
+        idx = payload.rfind(b'"id":"')
+        if idx >= 0:
+            end = payload.find(b'"', idx + 6)
+            if end > 0:
+                return payload[idx + 6 : end].decode("utf-8", "replace")
+        try:
+            value = json.loads(payload).get("id")
+        except (ValueError, AttributeError):
+            return None
+        return None if value is None else str(value)
+
+    # ------------------------------------------------------------- unique jobs
+
+    def unique_lock_key(self, job: PhpJob) -> bytes:
+        """The ``ShouldBeUnique`` lock key of ``job`` for the configured version."""
+        name, uid = unique_lock_name(job, self.config.laravel_version)
+        return self._keys.unique_job_lock(name, uid)
+
+    async def _acquire_unique(self, job: PhpJob) -> bool:
+        # UniqueLock::acquire: Cache::lock(key, uniqueFor)->get() = SET NX [EX]
+        client = self._app.connection(self.config.lock_connection)
+        seconds = int(job.unique_for or 0)
+        owner = random_id(16)
+        key = self.unique_lock_key(job)
+        if seconds > 0:
+            ok = await client.set(key, owner, ex=seconds, nx=True)
+        else:
+            ok = await client.set(key, owner, nx=True)
+        return bool(ok)
+
+    # ---------------------------------------------------------------- dispatch
+
+    async def push(
+        self, job: Any, queue: str | None = None, *, data: Any = ""
+    ) -> str | None:
+        """Push a job; returns its id (``None`` if a unique job's lock is taken).
+
+        ``job``: a :class:`~ninja_redis.payloads.PhpJob`, an instance of a
+        :func:`~ninja_redis.payloads.php_job` class, or a string job
+        ``"App\\Handlers\\Foo@bar"`` with ``data``. Like ``dispatch()``: the queue is
+        ``queue`` ?? the job's ``queue`` ?? the default, and a job with a ``delay``
+        goes to ``:delayed``.
+        """
+        keys, payload, available_at, php_job = self._plan(job, queue, None, data)
+        if php_job is not None and php_job.unique:
+            if not await self._acquire_unique(php_job):
+                return None
+        await self._store(keys, payload, available_at)
+        return self._id_of(payload)
+
+    async def later(
+        self, delay: Delay, job: Any, queue: str | None = None, *, data: Any = ""
+    ) -> str | None:
+        """Push a job that becomes available after ``delay`` (seconds, ``timedelta``
+        or an absolute ``datetime``): ``ZADD queues:Q:delayed <availableAt>``."""
+        keys, payload, available_at, php_job = self._plan(job, queue, delay, data)
+        if php_job is not None and php_job.unique:
+            if not await self._acquire_unique(php_job):
+                return None
+        await self._store(keys, payload, available_at)
+        return self._id_of(payload)
+
+    async def _store(
+        self, keys: QueueKeys, payload: bytes, available_at: int | None
+    ) -> None:
+        if available_at is None:
+            await self._script("queue_push")(
+                keys=[keys.ready, keys.notify], args=[payload]
+            )
+        else:
+            await self._script("queue_later")(
+                keys=[keys.delayed], args=[available_at, payload]
+            )
+
+    async def push_raw(
+        self,
+        payload: bytes | str,
+        queue: str | None = None,
+        delay: Delay | None = None,
+        *,
+        validate: bool = True,
+    ) -> str | None:
+        """Store ``payload`` byte for byte (``Queue::pushRaw``); returns its ``id``.
+
+        Laravel adds nothing to a raw payload, and a payload without ``job`` or
+        ``attempts`` is lost by the pop script, so ``validate`` (default) rejects it
+        with :class:`~ninja_redis.exceptions.JobPayloadError` before anything is sent.
+        """
+        raw = to_bytes(payload)
+        parsed: JobPayload | None = None
+        if validate:
+            parsed = parse_payload(raw)
+        keys = self._keys.queue(queue)
+        available_at: int | None = None
+        if delay is not None:
+            now = wall_time()
+            if isinstance(delay, datetime):
+                available_at = int(delay.timestamp())
+            else:
+                available_at = int(now) + delay_seconds(delay, now)
+        await self._store(keys, raw, available_at)
+        if parsed is not None:
+            return parsed.id
+        try:
+            value = json.loads(raw).get("id")
+        except (ValueError, AttributeError):
+            return None
+        return None if value is None else str(value)
+
+    async def bulk(
+        self, jobs: Iterable[Any], queue: str | None = None, *, data: Any = ""
+    ) -> list[str | None]:
+        """Push many jobs in one round trip; returns their ids in order.
+
+        Same rules per job as :meth:`push`. The jobs of each queue are sent through
+        one script call per 1,000 jobs (ready ones ``RPUSH``ed in order with one
+        ``:notify`` entry each, delayed ones ``ZADD``ed), all in one pipeline.
+        ``ShouldBeUnique`` jobs take their locks first (one more round trip) and are
+        skipped (``None``) when a lock is taken.
+        """
+        plans = [self._plan(job, queue, None, data) for job in jobs]
+        skip: set[int] = set()
+        uniques = [i for i, p in enumerate(plans) if p[3] is not None and p[3].unique]
+        if uniques:
+            client = self._app.connection(self.config.lock_connection)
+            pipe = client.pipeline(transaction=False)
+            for i in uniques:
+                php_job = plans[i][3]
+                assert php_job is not None
+                seconds = int(php_job.unique_for or 0)
+                key = self.unique_lock_key(php_job)
+                if seconds > 0:
+                    pipe.set(key, random_id(16), ex=seconds, nx=True)
+                else:
+                    pipe.set(key, random_id(16), nx=True)
+            for i, ok in zip(uniques, await pipe.execute()):
+                if not ok:
+                    skip.add(i)
+        groups: dict[bytes, tuple[QueueKeys, list[bytes]]] = {}
+        ids: list[str | None] = []
+        for i, (keys, payload, available_at, _job) in enumerate(plans):
+            if i in skip:
+                ids.append(None)
+                continue
+            group = groups.get(keys.ready)
+            if group is None:
+                group = groups[keys.ready] = (keys, [])
+            group[1].append(b"" if available_at is None else b"%d" % available_at)
+            group[1].append(payload)
+            ids.append(self._id_of(payload))
+        if groups:
+            script = self._script("queue_push_bulk")
+            pipe = self.redis.pipeline(transaction=False)
+            for keys, args in groups.values():
+                step = 2 * _BULK_BATCH
+                for start in range(0, len(args), step):
+                    await script(
+                        keys=[keys.ready, keys.notify, keys.delayed],
+                        args=args[start : start + step],
+                        client=pipe,
+                    )
+            await pipe.execute()
+        return ids
+
+    # -------------------------------------------------------------- inspection
+
+    async def size(self, queue: str | None = None) -> int:
+        """``Queue::size()``: pending + delayed + reserved (Laravel's size script)."""
+        keys = self._keys.queue(queue)
+        result = await self._script("queue_size")(
+            keys=[keys.ready, keys.delayed, keys.reserved]
+        )
+        return int(result)
+
+    async def pending_size(self, queue: str | None = None) -> int:
+        """Jobs waiting in the ready list (``LLEN``)."""
+        return int(await self.redis.llen(self._keys.queue(queue).ready))
+
+    async def delayed_size(self, queue: str | None = None) -> int:
+        """Jobs in ``:delayed`` (``ZCARD``)."""
+        return int(await self.redis.zcard(self._keys.queue(queue).delayed))
+
+    async def reserved_size(self, queue: str | None = None) -> int:
+        """Jobs in ``:reserved`` (``ZCARD``): running, or lost by a dead worker."""
+        return int(await self.redis.zcard(self._keys.queue(queue).reserved))
+
+    async def queues(self) -> list[str]:
+        """Names of the queues that have a ready list, a delayed or a reserved zset
+        (found with ``SCAN``; a queue whose keys are all empty does not exist)."""
+        names: set[str] = set()
+        head = self._keys.queue_scan_pattern()
+        async for key in self.redis.scan_iter(match=head, count=1000):
+            full = to_bytes(key)
+            for suffix in (b":delayed", b":reserved"):
+                if full.endswith(suffix):
+                    full = full[: -len(suffix)]
+                    break
+            name = self._keys.queue_name_from_key(full)
+            if name is not None and name != "failed":
+                names.add(name)
+        return sorted(names)
+
+    async def sizes(
+        self, queues: Sequence[str] | None = None
+    ) -> dict[str, QueueSizes]:
+        """:class:`QueueSizes` per queue, in one round trip (all queues found by
+        :meth:`queues` when ``queues`` is ``None``)."""
+        names = list(queues) if queues is not None else await self.queues()
+        if not names:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        for name in names:
+            keys = self._keys.queue(name)
+            pipe.llen(keys.ready)
+            pipe.zcard(keys.delayed)
+            pipe.zcard(keys.reserved)
+        res = await pipe.execute()
+        return {
+            name: QueueSizes(int(res[3 * i]), int(res[3 * i + 1]), int(res[3 * i + 2]))
+            for i, name in enumerate(names)
+        }
+
+    async def clear(self, queue: str | None = None) -> int:
+        """``Queue::clear()``: delete the queue's four keys; returns the jobs removed."""
+        keys = self._keys.queue(queue)
+        result = await self._script("queue_clear")(
+            keys=[keys.ready, keys.delayed, keys.reserved, keys.notify]
+        )
+        return int(result)
+
+    async def creation_time_of_oldest_pending_job(
+        self, queue: str | None = None
+    ) -> int | None:
+        """``createdAt`` of the job at the head of the ready list (12.x+ payloads)."""
+        raw = await self.redis.lindex(self._keys.queue(queue).ready, 0)
+        if raw is None:
+            return None
+        try:
+            return parse_payload(raw, require_attempts=False).created_at
+        except JobPayloadError:
+            return None
+
+    @staticmethod
+    def _entry(
+        name: str, state: JobState, raw: bytes, score: float | None
+    ) -> QueuedJob:
+        try:
+            payload = parse_payload(raw, require_attempts=False)
+        except JobPayloadError as exc:
+            return QueuedJob(name, state, raw, score, None, str(exc))
+        return QueuedJob(name, state, raw, score, payload)
+
+    async def jobs(
+        self,
+        queue: str | None = None,
+        state: JobState = "pending",
+        *,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[QueuedJob]:
+        """Read up to ``limit`` jobs of one state from ``offset``, without consuming
+        them: ``LRANGE`` on the ready list (FIFO order), ``ZRANGE … WITHSCORES`` on
+        ``:delayed``/``:reserved`` (earliest first). Invalid payloads are returned
+        with ``payload=None`` and ``error``."""
+        if offset < 0 or limit < 0:
+            raise ValueError("offset and limit must not be negative")
+        keys = self._keys.queue(queue)
+        name = keys.name
+        if limit == 0:
+            return []
+        stop = offset + limit - 1
+        if state == "pending":
+            items = await self.redis.lrange(keys.ready, offset, stop)
+            return [self._entry(name, state, to_bytes(r), None) for r in items]
+        if state not in ("delayed", "reserved"):
+            raise ValueError("state must be 'pending', 'delayed' or 'reserved'")
+        key = keys.delayed if state == "delayed" else keys.reserved
+        rows = await self.redis.zrange(key, offset, stop, withscores=True)
+        return [self._entry(name, state, to_bytes(m), float(s)) for m, s in rows]
+
+    async def find(
+        self, job_id: str, queue: str | None = None, *, batch: int = 1000
+    ) -> QueuedJob | None:
+        """The job with payload ``id`` == ``job_id`` in any state of ``queue``, read
+        in pages of ``batch`` (a linear scan: fine for inspection, not a hot path)."""
+        needle = b'"id":' + json.dumps(job_id).encode()
+        for state in ("pending", "delayed", "reserved"):
+            offset = 0
+            while True:
+                page = await self.jobs(queue, state, offset=offset, limit=batch)
+                for entry in page:
+                    if needle in entry.raw and entry.id == job_id:
+                        return entry
+                if len(page) < batch:
+                    break
+                offset += batch
+        return None

@@ -1,0 +1,713 @@
+"""``AsyncWorker``: run Laravel queue jobs in Python with Laravel's worker semantics.
+
+One iteration for each queue, in priority order (the first queue that yields a job wins),
+is what ``RedisQueue::pop()`` does (spec §9.3, §9.6)::
+
+    EVAL migrate  queues:Q:delayed  -> queues:Q          (due delayed jobs)
+    EVAL migrate  queues:Q:reserved -> queues:Q          (expired reservations; unless
+                                                          retry_after is None)
+    EVAL pop      queues:Q -> queues:Q:reserved (score now + retry_after), attempts + 1
+    [BLPOP queues:Q:notify block_for, then pop once more]  (when block_for is set)
+
+The three scripts are sent in one pipeline (one round trip, same commands in the same order
+as Laravel's worker). Then, like ``Worker::process()``:
+
+* ``retryUntil`` passed, or ``maxTries`` (payload ?? worker ``tries``) > 0 and attempts >
+  maxTries → failed with ``MaxAttemptsExceededException``;
+* the handler runs (``timeout``: payload ?? worker); success → ``ZREM :reserved`` with the
+  exact reserved bytes the pop script returned (sent with the next pop, same order);
+* exception → failed if ``retryUntil`` passed or attempts >= maxTries, or when the
+  ``job-exceptions:UUID`` counter in the cache store reaches ``maxExceptions``; otherwise
+  released to ``:delayed`` (score now + backoff[attempts-1], ``backoff`` ?? ``delay`` ??
+  worker ``backoff``, clamped to the last element) with the reserved bytes;
+* timeout → failed if attempts >= maxTries, maxExceptions is reached or ``failOnTimeout``;
+  otherwise the job is left in ``:reserved`` and comes back after ``retry_after``, exactly
+  as when Laravel's worker kills itself on ``SIGALRM``.
+
+A payload that cannot be decoded, or whose class has no handler, is failed with the reason
+(written to the failed-job store with its original bytes) and removed from ``:reserved``:
+never dropped. Failed jobs are written to the store *before* they leave ``:reserved``, so a
+crash in between repeats the failure instead of losing the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import redis.asyncio as redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .. import _scripts
+from ..exceptions import JobPayloadError, QueueError, UnknownJob
+from ..keys import QueueKeys
+from ..payloads import CALL_QUEUED_HANDLER, JobPayload, parse_payload
+from . import _backend
+
+if TYPE_CHECKING:
+    from .app import AsyncLaravel
+    from .failed import AsyncFailedJobStore
+
+__all__ = [
+    "AsyncJob",
+    "AsyncWorker",
+    "MaxAttemptsExceeded",
+    "TimeoutExceeded",
+    "WorkerResult",
+]
+
+log = logging.getLogger("ninja_redis.worker")
+
+_CONFIG: Any = object()
+Handler = Callable[["AsyncJob"], _backend.JobResult]
+FailedCallback = Callable[["AsyncJob", BaseException], _backend.JobResult]
+
+
+class MaxAttemptsExceeded(QueueError):
+    """Laravel's ``Illuminate\\Queue\\MaxAttemptsExceededException``."""
+
+    php_class = "Illuminate\\Queue\\MaxAttemptsExceededException"
+
+
+class TimeoutExceeded(MaxAttemptsExceeded):
+    """Laravel's ``Illuminate\\Queue\\TimeoutExceededException`` (10.x+)."""
+
+    php_class = "Illuminate\\Queue\\TimeoutExceededException"
+
+
+@dataclass
+class WorkerResult:
+    """What :meth:`AsyncWorker.run` returns.
+
+    ``reason``: ``"once"``, ``"empty"`` (stop_when_empty), ``"max_jobs"``, ``"max_time"``,
+    ``"signal"`` (SIGTERM/SIGINT) or ``"stopped"`` (:meth:`AsyncWorker.stop`).
+    """
+
+    reason: str
+    jobs: int = 0
+    deleted: int = 0
+    released: int = 0
+    failed: int = 0
+    elapsed: float = 0.0
+
+
+class _Script:
+    """A Lua script run with EVALSHA; loaded again after NOSCRIPT (e.g. a Redis restart)."""
+
+    def __init__(self, name: str) -> None:
+        import hashlib
+
+        self.text = _scripts.load(name)
+        self.sha = hashlib.sha1(self.text.encode("utf-8")).hexdigest()
+
+    async def __call__(self, client: redis.Redis, keys: list[bytes], args: list[Any]) -> Any:
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            await client.script_load(self.text)
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+
+
+_POP = _Script("queue_pop")
+_MIGRATE = _Script("queue_migrate")
+_RELEASE = _Script("queue_release")
+
+
+def _exception_text(exc: BaseException) -> str:
+    """The exception as the failed-job store keeps it (PHP ``(string) $e`` style)."""
+    php_class = getattr(exc, "php_class", None)
+    name = php_class or f"{type(exc).__module__}.{type(exc).__qualname__}"
+    head = f"{name}: {exc}"
+    tb = "".join(traceback.format_tb(exc.__traceback__)) if exc.__traceback__ else ""
+    return head + ("\nStack trace:\n" + tb if tb else "")
+
+
+class AsyncJob:
+    """One reserved job, as a handler receives it (Laravel's ``RedisJob``).
+
+    ``raw`` is the original ready-list payload, ``reserved`` the exact bytes of the
+    ``:reserved`` member (cjson re-encoding, attempts + 1): release/delete use them as is.
+    """
+
+    def __init__(
+        self,
+        worker: AsyncWorker,
+        queue: str,
+        keys: QueueKeys,
+        raw: bytes,
+        reserved: bytes,
+        runner: _Runner,
+    ) -> None:
+        self._worker = worker
+        self._runner = runner
+        self.queue = queue
+        self.keys = keys
+        self.raw = raw
+        self.reserved = reserved
+        self.payload_error: JobPayloadError | None = None
+        self._payload: JobPayload | None = None
+        try:
+            self._payload = parse_payload(raw)
+        except JobPayloadError as exc:
+            self.payload_error = exc
+        self._command: Any = None
+        self._command_loaded = False
+        self.is_deleted = False
+        self.is_released = False
+        self.has_failed = False
+
+    # ---------------------------------------------------------------- payload
+
+    @property
+    def payload(self) -> JobPayload:
+        """The decoded payload (raises :class:`JobPayloadError` for a corrupt one)."""
+        if self._payload is None:
+            assert self.payload_error is not None
+            raise self.payload_error
+        return self._payload
+
+    @property
+    def attempts(self) -> int:
+        """``RedisJob::attempts()``: the original payload's ``attempts`` + 1."""
+        return (self._payload.attempts if self._payload is not None else 0) + 1
+
+    @property
+    def id(self) -> str | None:
+        """The payload ``id`` (``Str::random(32)``)."""
+        return self._payload.id if self._payload is not None else None
+
+    @property
+    def uuid(self) -> str | None:
+        """The payload ``uuid``."""
+        return self._payload.uuid if self._payload is not None else None
+
+    @property
+    def name(self) -> str:
+        """``Job::resolveName()``: ``displayName``, else the ``job`` string."""
+        if self._payload is None:
+            return "unknown job"
+        try:
+            return self._payload.display_name
+        except KeyError:
+            return "unknown job"
+
+    @property
+    def command(self) -> Any:
+        """``data.command`` unserialized (decrypted first for ``ShouldBeEncrypted`` jobs):
+        usually a :class:`~ninja_redis.php.PhpObject` of the job class."""
+        if not self._command_loaded:
+            payload = self.payload
+            encrypter = None
+            if payload.is_encrypted:
+                encrypter = self._worker.app.encrypter
+            self._command = payload.command_object(encrypter)
+            self._command_loaded = True
+        return self._command
+
+    @property
+    def properties(self) -> dict[Any, Any]:
+        """The command's properties by plain name (``{"invoiceId": 1001, "email": ...}``)."""
+        cmd = self.command
+        to_dict = getattr(cmd, "to_dict", None)
+        return dict(to_dict()) if callable(to_dict) else {}
+
+    @property
+    def data(self) -> Any:
+        """``data`` of the payload (a string job's argument)."""
+        return self.payload.data
+
+    @property
+    def is_deleted_or_released(self) -> bool:
+        """``isDeletedOrReleased()``."""
+        return self.is_deleted or self.is_released
+
+    # ---------------------------------------------------------------- actions
+
+    async def delete(self) -> None:
+        """Remove the job from ``:reserved`` (``ZREM`` with the reserved bytes)."""
+        self.is_deleted = True
+        await self._worker._client.zrem(self.keys.reserved, self.reserved)
+        self._runner.result.deleted += 1
+
+    def _delete_later(self) -> None:
+        # Success path: the ZREM goes out in front of the runner's next pop pipeline.
+        self.is_deleted = True
+        self._runner.pending.append(self)
+        self._runner.result.deleted += 1
+
+    async def release(self, delay: int = 0) -> None:
+        """Put the job back on ``:delayed`` with score now + ``delay`` (the release script
+        with the reserved bytes, so it keeps its incremented attempts)."""
+        self.is_released = True
+        available_at = int(_backend.wall_time()) + int(delay)
+        await _RELEASE(
+            self._worker._client, [self.keys.delayed, self.keys.reserved],
+            [self.reserved, available_at],
+        )
+        self._runner.result.released += 1
+
+    async def fail(self, exc: BaseException | None = None) -> None:
+        """``Job::fail()``: mark failed, log to the failed-job store with the original
+        payload bytes, remove from ``:reserved`` and call the handler's ``failed`` hook."""
+        if exc is None:
+            exc = QueueError("This job was failed manually.")
+            exc.php_class = "Illuminate\\Queue\\ManuallyFailedException"  # type: ignore[attr-defined]
+        already = self.has_failed
+        self.has_failed = True
+        if self.is_deleted or already:
+            return
+        await self._worker._log_failed(self, exc)
+        await self.delete()
+        self._runner.result.deleted -= 1
+        self._runner.result.failed += 1
+        hook = self._worker._failed_hooks.get(self._worker._handler_name(self) or "")
+        if hook is not None:
+            try:
+                await hook(self, exc)
+            except Exception:
+                log.exception("failed() hook of %s raised", self.name)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} id={self.id!r} attempts={self.attempts}>"
+
+
+@dataclass
+class _Runner:
+    """Per-runner state (one per unit of concurrency, like one Laravel worker process)."""
+
+    result: WorkerResult
+    pending: list[AsyncJob] = field(default_factory=list)
+    secondary_queue_had_job: bool = False
+
+
+class AsyncWorker:
+    """Consume Laravel Redis queues with Laravel's worker semantics.
+
+    ``queues``: names in priority order (default: the configured queue). Options mirror
+    ``php artisan queue:work``: ``sleep`` (3), ``tries`` (1; the payload's ``maxTries``
+    wins; 0 = unlimited), ``backoff`` (0; int or ``"10,60"``), ``timeout`` (60; the
+    payload's wins; 0 = none), ``max_jobs``, ``max_time``, ``stop_when_empty``, ``once``,
+    ``rest``. ``retry_after`` / ``block_for`` default to the queue config.
+    ``concurrency``: jobs processed at the same time (tasks here, threads in
+    :class:`Worker`), each runner behaving like one Laravel worker process.
+    ``failer``: the failed-job store (default: the one the config names).
+    ``connection_name``: the queue connection name recorded with failed jobs (``redis``).
+
+    Register handlers with :meth:`handler`, then :meth:`run`.
+    """
+
+    def __init__(
+        self,
+        app: AsyncLaravel,
+        queues: list[str] | None = None,
+        *,
+        concurrency: int = 1,
+        sleep: float = 3,
+        block_for: int | None = _CONFIG,
+        retry_after: int | None = _CONFIG,
+        tries: int = 1,
+        backoff: int | str = 0,
+        timeout: float = 60,
+        max_jobs: int | None = None,
+        max_time: float | None = None,
+        stop_when_empty: bool = False,
+        once: bool = False,
+        rest: float = 0,
+        failer: AsyncFailedJobStore | None = None,
+        connection_name: str = "redis",
+        handle_signals: bool = True,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.app = app
+        self.queues = list(queues or [app.config.queue])
+        self.concurrency = concurrency
+        self.sleep = sleep
+        self.block_for = app.config.queue_block_for if block_for is _CONFIG else block_for
+        self.retry_after = app.config.queue_retry_after if retry_after is _CONFIG else retry_after
+        self.tries = tries
+        self.backoff = backoff
+        self.timeout = timeout
+        self.max_jobs = max_jobs
+        self.max_time = max_time
+        self.stop_when_empty = stop_when_empty
+        self.once = once
+        self.rest = rest
+        self.connection_name = connection_name
+        self.handle_signals = handle_signals
+        self._failer = failer
+        self._client: redis.Redis = app.connection(app.config.queue_connection)
+        self._keys = {name: app.keys.queue(name) for name in self.queues}
+        self._handlers: dict[str, Handler] = {}
+        self._failed_hooks: dict[str, FailedCallback] = {}
+        self._stop_reason: str | None = None
+        self._stop_event: Any = None
+        self._lock = threading.Lock()
+        self._claimed = 0
+        v = app.config.laravel_version
+        self._v11 = v >= (11, 0)
+        self._v10 = v >= (10, 0)
+        batch = app.config.queue_migration_batch_size
+        # 8.x sends only "now" to the migrate script; 9.x+ also the batch size (-1 = all).
+        self._migrate_extra: list[Any] = [] if v < (9, 0) else [batch]
+
+    # ---------------------------------------------------------------- handlers
+
+    def handler(
+        self, name: str, *, failed: FailedCallback | None = None
+    ) -> Callable[[Handler], Handler]:
+        """Register the handler of a PHP job class (``data.commandName``), or of a string
+        job (``"App\\Jobs\\Legacy@handle"``, or just its class). ``failed`` is called after
+        the job failed (Laravel's ``failed()`` method)."""
+
+        def register(fn: Handler) -> Handler:
+            self._handlers[name] = fn
+            if failed is not None:
+                self._failed_hooks[name] = failed
+            return fn
+
+        return register
+
+    def _handler_name(self, job: AsyncJob) -> str | None:
+        payload = job._payload
+        if payload is None:
+            return None
+        try:
+            job_name = payload.job
+        except KeyError:
+            return None
+        candidates: list[str] = []
+        if job_name == CALL_QUEUED_HANDLER:
+            if payload.command_name:
+                candidates.append(payload.command_name)
+        else:
+            candidates += [job_name, job_name.split("@", 1)[0]]
+        for c in candidates:
+            if c in self._handlers:
+                return c
+        return None
+
+    @property
+    def failer(self) -> AsyncFailedJobStore:
+        """The failed-job store."""
+        if self._failer is None:
+            from .failed import failed_job_store
+
+            self._failer = failed_job_store(self.app)
+        return self._failer
+
+    # --------------------------------------------------------------- running
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask the worker to stop after the jobs it is running (like SIGTERM)."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        if self._stop_event is not None:
+            self._stop_event.set()
+
+    async def run(
+        self,
+        *,
+        once: bool | None = None,
+        stop_when_empty: bool | None = None,
+        max_jobs: int | None = None,
+        max_time: float | None = None,
+    ) -> WorkerResult:
+        """Process jobs until a stop condition (the arguments override the constructor's);
+        returns why it stopped and counters. SIGTERM/SIGINT stop it gracefully: the running
+        jobs finish, then it returns."""
+        once = self.once if once is None else once
+        stop_when_empty = self.stop_when_empty if stop_when_empty is None else stop_when_empty
+        max_jobs = self.max_jobs if max_jobs is None else max_jobs
+        max_time = self.max_time if max_time is None else max_time
+        self._stop_reason = None
+        self._stop_event = _backend.create_event()
+        self._claimed = 0
+        start = _backend.monotonic()
+        total = WorkerResult(reason="stopped")
+        runners = [_Runner(WorkerResult(reason="")) for _ in range(1 if once else self.concurrency)]
+        restore = (
+            _backend.install_signal_handlers(lambda signum: self.stop("signal"))
+            if self.handle_signals
+            else (lambda: None)
+        )
+        try:
+            if once:
+                await self._run_once(runners[0])
+                self.stop("once")
+            else:
+                await _backend.run_concurrently(
+                    [self._loop_fn(r, start, stop_when_empty, max_jobs, max_time) for r in runners]
+                )
+        finally:
+            restore()
+            for r in runners:
+                await self._flush(r)
+        for r in runners:
+            for name in ("jobs", "deleted", "released", "failed"):
+                setattr(total, name, getattr(total, name) + getattr(r.result, name))
+        total.reason = self._stop_reason or "stopped"
+        total.elapsed = _backend.monotonic() - start
+        return total
+
+    def _loop_fn(
+        self,
+        runner: _Runner,
+        start: float,
+        stop_when_empty: bool,
+        max_jobs: int | None,
+        max_time: float | None,
+    ) -> Callable[[], Any]:
+        async def loop() -> None:
+            await self._loop(runner, start, stop_when_empty, max_jobs, max_time)
+
+        return loop
+
+    async def _run_once(self, runner: _Runner) -> None:
+        job = await self._next_job(runner)
+        if job is not None:
+            runner.result.jobs += 1
+            await self._process(job)
+        else:
+            await _backend.wait_event(self._stop_event, self.sleep)
+
+    def _claim(self, max_jobs: int | None) -> bool:
+        with self._lock:
+            if max_jobs and self._claimed >= max_jobs:
+                return False
+            self._claimed += 1
+            return True
+
+    def _unclaim(self) -> None:
+        with self._lock:
+            self._claimed -= 1
+
+    async def _loop(
+        self,
+        runner: _Runner,
+        start: float,
+        stop_when_empty: bool,
+        max_jobs: int | None,
+        max_time: float | None,
+    ) -> None:
+        while self._stop_reason is None:
+            if not self._claim(max_jobs):
+                self.stop("max_jobs")
+                break
+            try:
+                job = await self._next_job(runner)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                # Worker::getNextJob(): report, sleep(1), keep going.
+                self._unclaim()
+                log.warning("could not pop a job: %s", exc)
+                await _backend.wait_event(self._stop_event, 1)
+                continue
+            if job is not None:
+                runner.result.jobs += 1
+                try:
+                    await self._process(job)
+                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    log.warning("lost the connection while processing %r: %s", job, exc)
+                    runner.pending.clear()
+                if self.rest > 0:
+                    await _backend.wait_event(self._stop_event, self.rest)
+            else:
+                self._unclaim()
+                if stop_when_empty:
+                    await self._flush(runner)
+                    self.stop("empty")
+                    break
+                await self._flush(runner)
+                await _backend.wait_event(self._stop_event, self.sleep)
+            if max_time and _backend.monotonic() - start >= max_time:
+                self.stop("max_time")
+
+    async def _flush(self, runner: _Runner) -> None:
+        if not runner.pending:
+            return
+        pending, runner.pending = runner.pending, []
+        pipe = self._client.pipeline(transaction=False)
+        for job in pending:
+            pipe.zrem(job.keys.reserved, job.reserved)
+        await pipe.execute()
+
+    # -------------------------------------------------------------------- pop
+
+    async def _next_job(self, runner: _Runner) -> AsyncJob | None:
+        """``Worker::getNextJob()``: the first queue (in order) that yields a job."""
+        for index, name in enumerate(self.queues):
+            job = await self._pop(runner, name, index)
+            if job is not None:
+                return job
+        return None
+
+    async def _pop(self, runner: _Runner, name: str, index: int) -> AsyncJob | None:
+        keys = self._keys[name]
+        block = (not runner.secondary_queue_had_job and index == 0) if self._v11 else True
+        raw, reserved = await self._migrate_and_pop(runner, keys)
+        if raw is None and self.block_for is not None and block:
+            got = await self._client.blpop([keys.notify], timeout=self.block_for)
+            if got:
+                now = int(_backend.wall_time())
+                expiry = now + (self.retry_after or 0)
+                result = await _POP(self._client, [keys.ready, keys.reserved, keys.notify],
+                                    [expiry])
+                raw, reserved = result[0] or None, result[1] or None
+        if self._v11 and index == 0:
+            runner.secondary_queue_had_job = False
+        if raw is None or reserved is None:
+            return None
+        if self._v11 and index > 0:
+            runner.secondary_queue_had_job = True
+        job = AsyncJob(self, name, keys, raw, reserved, runner)
+        return job
+
+    async def _migrate_and_pop(
+        self, runner: _Runner, keys: QueueKeys
+    ) -> tuple[bytes | None, bytes | None]:
+        for attempt in range(2):
+            now = int(_backend.wall_time())
+            pipe = self._client.pipeline(transaction=False)
+            pending = runner.pending
+            for job in pending:
+                pipe.zrem(job.keys.reserved, job.reserved)
+            pipe.evalsha(_MIGRATE.sha, 3, keys.delayed, keys.ready, keys.notify, now,
+                         *self._migrate_extra)
+            if self.retry_after is not None:
+                pipe.evalsha(_MIGRATE.sha, 3, keys.reserved, keys.ready, keys.notify, now,
+                             *self._migrate_extra)
+            pipe.evalsha(_POP.sha, 3, keys.ready, keys.reserved, keys.notify,
+                         now + (self.retry_after or 0))
+            results = await pipe.execute(raise_on_error=False)
+            runner.pending = []
+            if attempt == 0 and any(isinstance(r, NoScriptError) for r in results):
+                runner.pending = [
+                    job for job, r in zip(pending, results, strict=False) if isinstance(r, Exception)
+                ]
+                await self._load_scripts()
+                continue
+            for r in results:
+                if isinstance(r, Exception):
+                    raise r
+            popped = results[-1]
+            return popped[0] or None, popped[1] or None
+        raise QueueError("the queue scripts could not be loaded")  # pragma: no cover
+
+    async def _load_scripts(self) -> None:
+        for script in (_MIGRATE, _POP, _RELEASE):
+            await self._client.script_load(script.text)
+
+    # ---------------------------------------------------------------- process
+
+    def _max_tries(self, job: AsyncJob) -> int:
+        mt = job.payload.max_tries
+        return mt if mt is not None else int(self.tries)
+
+    async def _process(self, job: AsyncJob) -> None:
+        """``Worker::process()`` for one reserved job."""
+        if job.payload_error is not None:
+            await job.fail(job.payload_error)
+            return
+        name = self._handler_name(job)
+        if name is None:
+            try:
+                what = job.payload.command_name or job.payload.job
+            except (KeyError, JobPayloadError):
+                what = "?"
+            await job.fail(UnknownJob(
+                f"no handler is registered for job {what!r} (queue {job.queue!r}, "
+                f"key {job.keys.ready.decode('utf-8', 'replace')!r})"
+            ))
+            return
+        now = int(_backend.wall_time())
+        max_tries = self._max_tries(job)
+        retry_until = job.payload.retry_until
+        if (retry_until and now > retry_until) or (
+            not retry_until and not (max_tries == 0 or job.attempts <= max_tries)
+        ):
+            await job.fail(self._max_attempts_exception(job))
+            return
+        timeout = job.payload.timeout if job.payload.timeout is not None else self.timeout
+        try:
+            await _backend.run_with_timeout(self._handlers[name], job, timeout)
+        except _backend.HandlerTimeout:
+            await self._handle_timeout(job)
+            return
+        except Exception as exc:
+            await self._handle_job_exception(job, exc)
+            return
+        if not job.is_deleted_or_released and not job.has_failed:
+            job._delete_later()  # CallQueuedHandler deletes a job that finished normally
+
+    def _max_attempts_exception(self, job: AsyncJob) -> MaxAttemptsExceeded:
+        if self._v10:
+            return MaxAttemptsExceeded(f"{job.name} has been attempted too many times.")
+        return MaxAttemptsExceeded(
+            f"{job.name} has been attempted too many times or run too long. "
+            "The job may have previously timed out."
+        )
+
+    async def _handle_timeout(self, job: AsyncJob) -> None:
+        """The ``SIGALRM`` handler of ``Worker::registerTimeoutHandler()``."""
+        exc: MaxAttemptsExceeded = (
+            TimeoutExceeded(f"{job.name} has timed out.") if self._v10
+            else self._max_attempts_exception(job)
+        )
+        log.warning("%r timed out", job)
+        await self._fail_if_will_exceed_max_attempts(job, exc)
+        await self._fail_if_will_exceed_max_exceptions(job, exc)
+        if job.payload.fail_on_timeout:
+            await job.fail(exc)
+        # Otherwise the reservation stays: the job comes back after retry_after, with the
+        # attempt counted, as after Laravel's worker killed itself.
+
+    async def _handle_job_exception(self, job: AsyncJob, exc: Exception) -> None:
+        """``Worker::handleJobException()``."""
+        log.info("%r raised %s: %s", job, type(exc).__name__, exc)
+        try:
+            if not job.has_failed:
+                await self._fail_if_will_exceed_max_attempts(job, exc)
+                await self._fail_if_will_exceed_max_exceptions(job, exc)
+        finally:
+            if not job.is_deleted and not job.is_released and not job.has_failed:
+                await job.release(job.payload.backoff_for(job.attempts, self.backoff))
+
+    async def _fail_if_will_exceed_max_attempts(self, job: AsyncJob, exc: BaseException) -> None:
+        max_tries = self._max_tries(job)
+        retry_until = job.payload.retry_until
+        now = int(_backend.wall_time())
+        if retry_until and retry_until <= now:
+            await job.fail(exc)
+        if not retry_until and max_tries > 0 and job.attempts >= max_tries:
+            await job.fail(exc)
+
+    async def _fail_if_will_exceed_max_exceptions(self, job: AsyncJob, exc: BaseException) -> None:
+        uuid = job.uuid
+        max_exceptions = job.payload.max_exceptions
+        if uuid is None or max_exceptions is None:
+            return
+        cache = self.app.connection(self.app.config.cache_connection)
+        key = self.app.keys.job_exceptions(uuid)
+        # Cache::get / put(key, 0, now()->addDay()) / increment / forget
+        current = await cache.get(key)
+        if current in (None, b"", b"0"):
+            await cache.set(key, b"0", ex=86400)
+        if max_exceptions <= int(await cache.incrby(key, 1)):
+            await cache.delete(key)
+            await job.fail(exc)
+
+    async def _log_failed(self, job: AsyncJob, exc: BaseException) -> None:
+        text = _exception_text(exc)
+        log.error("job %r failed: %s", job, str(exc))
+        try:
+            await self.failer.log(self.connection_name, job.queue, job.raw, text)
+        except Exception as err:
+            if any(c.__name__ == "IntegrityError" for c in type(err).__mro__):
+                return  # logged before a crash; the job is being failed again
+            raise
