@@ -9,9 +9,10 @@
 
 ``AsyncLaravel`` is the asyncio twin with the same methods.
 
-The pure parts (config, keys, PHP serialize, the encrypter) are imported with the
-package; the Redis-backed classes (``Laravel``, ``Cache``, ``Queue``, ...) on first use,
-so ``import ninja_redis.php`` works without redis-py or asyncio.
+The pure parts (config, keys, PHP serialize, the encrypter, payloads, sessions) are
+imported with the package; the Redis-backed classes (``Laravel``, ``Cache``, ``Queue``,
+...) on first use, so ``import ninja_redis`` and ``ninja_redis.php`` work without
+loading redis-py or asyncio.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .config import LaravelConfig, LaravelVersion, RedisConnectionConfig
+from .crypto import Encrypter, LaravelCookies
 from .exceptions import (
     CodecError,
     ConfigError,
@@ -37,24 +39,45 @@ from .exceptions import (
     UnserializeError,
 )
 from .keys import KeySpace
+from .payloads import PhpJob
 from .php import PhpEnum, PhpObject
+from .sessions import Session, SessionConflict
 
 if TYPE_CHECKING:
     from ._async.app import AsyncLaravel
+    from ._async.cache import AsyncCache
+    from ._async.lock import AsyncLock
+    from ._async.queue import AsyncQueue
+    from ._async.session import AsyncSessionStore
+    from ._async.worker import AsyncWorker
     from ._sync.app import Laravel
+    from ._sync.cache import Cache
+    from ._sync.lock import Lock
+    from ._sync.queue import Queue
+    from ._sync.session import SessionStore
+    from ._sync.worker import Worker
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncCache",
     "AsyncLaravel",
+    "AsyncLock",
+    "AsyncQueue",
+    "AsyncSessionStore",
+    "AsyncWorker",
+    "Cache",
     "CodecError",
     "ConfigError",
     "DecryptError",
+    "Encrypter",
     "JobPayloadError",
     "KeySpace",
     "Laravel",
     "LaravelConfig",
+    "LaravelCookies",
     "LaravelVersion",
+    "Lock",
     "LockError",
     "LockNotOwned",
     "LockTimeout",
@@ -62,55 +85,38 @@ __all__ = [
     "NinjaRedisError",
     "PackError",
     "PhpEnum",
+    "PhpJob",
     "PhpObject",
+    "Queue",
     "QueueError",
     "RedisConnectionConfig",
     "SerializeError",
+    "Session",
+    "SessionConflict",
+    "SessionStore",
     "UnknownJob",
     "UnserializeError",
+    "Worker",
     "__version__",
 ]
 
-# Public name -> module, imported on first attribute access (PEP 562).
+# The Redis-backed classes (they import redis-py and asyncio), imported on first
+# attribute access (PEP 562); the TYPE_CHECKING imports above give type checkers the
+# same names.
 _LAZY: dict[str, str] = {
-    "AsyncLaravel": "ninja_redis._async.app",
-    "Laravel": "ninja_redis._sync.app",
-}
-
-# TEMPORARY while these modules are being written: a name is exported once its module
-# exists. Replaced by plain entries above before the first release.
-_PENDING: dict[str, str] = {
     "AsyncCache": "ninja_redis._async.cache",
+    "AsyncLaravel": "ninja_redis._async.app",
     "AsyncLock": "ninja_redis._async.lock",
     "AsyncQueue": "ninja_redis._async.queue",
     "AsyncSessionStore": "ninja_redis._async.session",
     "AsyncWorker": "ninja_redis._async.worker",
     "Cache": "ninja_redis._sync.cache",
-    "Encrypter": "ninja_redis.crypto",
-    "LaravelCookies": "ninja_redis.crypto",
+    "Laravel": "ninja_redis._sync.app",
     "Lock": "ninja_redis._sync.lock",
-    "PhpJob": "ninja_redis.payloads",
     "Queue": "ninja_redis._sync.queue",
-    "Session": "ninja_redis._sync.session",
     "SessionStore": "ninja_redis._sync.session",
     "Worker": "ninja_redis._sync.worker",
 }
-
-
-def _exists(module: str) -> bool:
-    from importlib.util import find_spec
-
-    try:
-        return find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-for _name, _module in _PENDING.items():
-    if _exists(_module):
-        _LAZY[_name] = _module
-        __all__.append(_name)
-__all__.sort()
 
 
 def __getattr__(name: str) -> Any:

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from . import __version__
@@ -91,7 +91,9 @@ class Context:
     def emit(self, data: Any, text: Sequence[str] | str) -> None:
         """Print ``data`` as JSON with ``--json``, else the human-readable ``text``."""
         if self.json:
-            self.out(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
+            self.out(
+                json.dumps(data, indent=2, default=_json_default, ensure_ascii=False)
+            )
         else:
             self.out(text if isinstance(text, str) else "\n".join(text))
 
@@ -109,7 +111,9 @@ def _json_default(value: Any) -> Any:
 
 
 def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
+    return (
+        value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
+    )
 
 
 def _need(module: str, what: str) -> Any:
@@ -120,7 +124,9 @@ def _need(module: str, what: str) -> Any:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
         if exc.name and module.startswith(exc.name):
-            raise CliError(f"{what} needs {module}, which this installation lacks") from None
+            raise CliError(
+                f"{what} needs {module}, which this installation lacks"
+            ) from None
         raise
 
 
@@ -151,14 +157,25 @@ def cmd_health(ctx: Context) -> int:
                 latencies.append((time.perf_counter() - t0) * 1000)
             dbsize = int(client.dbsize())
         except redis.exceptions.RedisError as exc:
-            problems.append(f"connection {name!r} ({conn.url}): {type(exc).__name__}: {exc}")
+            problems.append(
+                f"connection {name!r} ({conn.url}): {type(exc).__name__}: {exc}"
+            )
             continue
-        databases.append({"connection": name, "server": where, "db": conn.database,
-                          "keys": dbsize, "used_for": uses.get(name, [])})
+        databases.append(
+            {
+                "connection": name,
+                "server": where,
+                "db": conn.database,
+                "keys": dbsize,
+                "used_for": uses.get(name, []),
+            }
+        )
         if where in servers:
             continue
-        server: dict[str, Any] = {"address": where, "ping_ms": round(
-            statistics.median(latencies), 3)}
+        server: dict[str, Any] = {
+            "address": where,
+            "ping_ms": round(statistics.median(latencies), 3),
+        }
         servers[where] = server
         if server["ping_ms"] > 10:
             warnings.append(f"{where}: median PING {server['ping_ms']} ms")
@@ -168,29 +185,44 @@ def cmd_health(ctx: Context) -> int:
             info.update(client.info("persistence"))
             info.update(client.info("replication"))
         except redis.exceptions.ResponseError as exc:
-            warnings.append(f"{where}: INFO not allowed ({exc}); memory and persistence unknown")
+            warnings.append(
+                f"{where}: INFO not allowed ({exc}); memory and persistence unknown"
+            )
             continue
         _judge_server(where, info, server, problems, warnings)
 
     healthy = not problems
-    data = {"healthy": healthy, "laravel_version": str(cfg.laravel_version),
-            "servers": list(servers.values()), "databases": databases,
-            "problems": problems, "warnings": warnings}
+    data = {
+        "healthy": healthy,
+        "laravel_version": str(cfg.laravel_version),
+        "servers": list(servers.values()),
+        "databases": databases,
+        "problems": problems,
+        "warnings": warnings,
+    }
     lines = []
     for s in servers.values():
-        lines.append(f"server    {s['address']}  Redis {s.get('redis_version', '?')} "
-                     f"({s.get('role', '?')})  PING {s['ping_ms']} ms (median of 5)")
+        lines.append(
+            f"server    {s['address']}  Redis {s.get('redis_version', '?')} "
+            f"({s.get('role', '?')})  PING {s['ping_ms']} ms (median of 5)"
+        )
         if "maxmemory_policy" in s:
             limit = _size(s["maxmemory"]) if s["maxmemory"] else "no limit"
-            lines.append(f"memory    {_size(s['used_memory'])} used, maxmemory {limit}, "
-                         f"policy {s['maxmemory_policy']}")
-            lines.append(f"persist   AOF {'on' if s['aof_enabled'] else 'off'}"
-                         f" (last write {s['aof_last_write_status']}), "
-                         f"RDB last save {s['rdb_last_bgsave_status']}")
+            lines.append(
+                f"memory    {_size(s['used_memory'])} used, maxmemory {limit}, "
+                f"policy {s['maxmemory_policy']}"
+            )
+            lines.append(
+                f"persist   AOF {'on' if s['aof_enabled'] else 'off'}"
+                f" (last write {s['aof_last_write_status']}), "
+                f"RDB last save {s['rdb_last_bgsave_status']}"
+            )
     for d in databases:
         used = ", ".join(d["used_for"]) or "-"
-        lines.append(f"db{d['db']:<7} {d['keys']:>8} keys  connection {d['connection']!r} "
-                     f"({used})")
+        lines.append(
+            f"db{d['db']:<7} {d['keys']:>8} keys  connection {d['connection']!r} "
+            f"({used})"
+        )
     lines += [f"problem: {p}" for p in problems] + [f"warning: {w}" for w in warnings]
     lines.append("healthy" if healthy else "UNHEALTHY")
     ctx.emit(data, lines)
@@ -199,42 +231,68 @@ def cmd_health(ctx: Context) -> int:
 
 def _connection_uses(cfg: LaravelConfig) -> dict[str, list[str]]:
     uses: dict[str, list[str]] = {}
-    for what, name in (("cache", cfg.cache_connection), ("locks", cfg.lock_connection),
-                       ("sessions", cfg.session_connection_name),
-                       ("queues", cfg.queue_connection)):
+    for what, name in (
+        ("cache", cfg.cache_connection),
+        ("locks", cfg.lock_connection),
+        ("sessions", cfg.session_connection_name),
+        ("queues", cfg.queue_connection),
+    ):
         uses.setdefault(name, []).append(what)
     return uses
 
 
-def _judge_server(where: str, info: dict[str, Any], server: dict[str, Any],
-                  problems: list[str], warnings: list[str]) -> None:
-    for k in ("redis_version", "role", "uptime_in_seconds", "used_memory", "maxmemory",
-              "maxmemory_policy", "aof_enabled", "aof_last_write_status",
-              "aof_last_bgrewrite_status", "rdb_last_bgsave_status", "loading",
-              "master_link_status"):
+def _judge_server(
+    where: str,
+    info: dict[str, Any],
+    server: dict[str, Any],
+    problems: list[str],
+    warnings: list[str],
+) -> None:
+    for k in (
+        "redis_version",
+        "role",
+        "uptime_in_seconds",
+        "used_memory",
+        "maxmemory",
+        "maxmemory_policy",
+        "aof_enabled",
+        "aof_last_write_status",
+        "aof_last_bgrewrite_status",
+        "rdb_last_bgsave_status",
+        "loading",
+        "master_link_status",
+    ):
         if k in info:
             v = info[k]
             server[k] = v.decode() if isinstance(v, bytes) else v
     if server.get("loading"):
         problems.append(f"{where}: still loading its dataset")
     if server.get("aof_enabled") and server.get("aof_last_write_status") != "ok":
-        problems.append(f"{where}: AOF write status {server.get('aof_last_write_status')}")
+        problems.append(
+            f"{where}: AOF write status {server.get('aof_last_write_status')}"
+        )
     if server.get("rdb_last_bgsave_status") not in (None, "ok"):
         problems.append(f"{where}: last RDB save failed (writes may be refused)")
     if server.get("master_link_status") not in (None, "up"):
-        warnings.append(f"{where}: replica link to master is {server['master_link_status']}")
+        warnings.append(
+            f"{where}: replica link to master is {server['master_link_status']}"
+        )
     maxmemory = int(server.get("maxmemory") or 0)
     policy = str(server.get("maxmemory_policy", "noeviction"))
     if maxmemory:
         used = int(server.get("used_memory") or 0) / maxmemory
         if policy == "noeviction" and used >= 0.95:
-            problems.append(f"{where}: {used:.0%} of maxmemory with noeviction: writes "
-                            "will fail with OOM")
+            problems.append(
+                f"{where}: {used:.0%} of maxmemory with noeviction: writes "
+                "will fail with OOM"
+            )
         elif used >= 0.8:
             warnings.append(f"{where}: {used:.0%} of maxmemory used")
         if policy != "noeviction":
-            warnings.append(f"{where}: maxmemory-policy {policy} may evict queued jobs, "
-                            "sessions or locks (see docs/operations.md)")
+            warnings.append(
+                f"{where}: maxmemory-policy {policy} may evict queued jobs, "
+                "sessions or locks (see docs/operations.md)"
+            )
 
 
 def _size(n: Any) -> str:
@@ -261,8 +319,16 @@ def cmd_keys(ctx: Context) -> int:
     def add(kind: str, name: str, connection: str, keys: dict[str, bytes]) -> None:
         db = cfg.connection(connection).database
         for role, key in keys.items():
-            rows.append({"kind": kind, "name": name, "role": role, "db": db,
-                         "connection": connection, "key": _text(key)})
+            rows.append(
+                {
+                    "kind": kind,
+                    "name": name,
+                    "role": role,
+                    "db": db,
+                    "connection": connection,
+                    "key": _text(key),
+                }
+            )
 
     for k in a.cache or []:
         add("cache", k, cfg.cache_connection, {"value": ks.cache(k)})
@@ -284,16 +350,26 @@ def cmd_keys(ctx: Context) -> int:
         add("session", sid, cfg.session_connection_name, {"value": key})
     for q in a.queue or []:
         qk = ks.queue(q)
-        add("queue", q, cfg.queue_connection, {"ready": qk.ready, "delayed": qk.delayed,
-                                                "reserved": qk.reserved,
-                                                "notify": qk.notify})
+        add(
+            "queue",
+            q,
+            cfg.queue_connection,
+            {
+                "ready": qk.ready,
+                "delayed": qk.delayed,
+                "reserved": qk.reserved,
+                "notify": qk.notify,
+            },
+        )
     if not rows:
         q = ks.queue(None)
         add("queue", q.name, cfg.queue_connection, {"ready": q.ready})
         add("prefix", "cache", cfg.cache_connection, {"scan": ks.cache_scan_pattern()})
     width = max(len(f"{r['kind']} {r['role']}") for r in rows)
-    lines = [f"{(r['kind'] + ' ' + r['role']).ljust(width)}  db{r['db']}  {r['key']}"
-             for r in rows]
+    lines = [
+        f"{(r['kind'] + ' ' + r['role']).ljust(width)}  db{r['db']}  {r['key']}"
+        for r in rows
+    ]
     ctx.emit({"laravel_version": str(cfg.laravel_version), "keys": rows}, lines)
     return 0
 
@@ -338,17 +414,31 @@ def cmd_get(ctx: Context) -> int:
     if raw is None:
         ctx.emit({"key": shown, "exists": False}, f"{shown}: no such key")
         return 1
-    value = app.codec(name).loads(raw)
+    codec = app.codec(name)
+    value = codec.loads(raw)
+    kind = php_type(value)
+    if isinstance(value, str) and codec.is_php_numeric(raw):
+        # RedisStore stores numbers raw; Cache::get() returns them as numeric strings.
+        kind = "string (stored raw as a number, like Cache::put of an int/float)"
     ttl = None if pttl < 0 else round(pttl / 1000, 3)
     limit = ctx.args.max_bytes
-    data = {"key": shown, "exists": True, "db": app.config.connection(name).database,
-            "ttl": ttl, "php_type": php_type(value), "python": repr(value),
-            "bytes": len(raw), "raw": _text(raw[:limit])}
-    lines = [f"key      {shown}  (db{data['db']})",
-             f"ttl      {'forever' if ttl is None else f'{ttl} s'}",
-             f"php      {data['php_type']}",
-             f"python   {data['python']}",
-             f"raw      {len(raw)} bytes: {raw[:limit]!r}{' …' if len(raw) > limit else ''}"]
+    data = {
+        "key": shown,
+        "exists": True,
+        "db": app.config.connection(name).database,
+        "ttl": ttl,
+        "php_type": kind,
+        "python": repr(value),
+        "bytes": len(raw),
+        "raw": _text(raw[:limit]),
+    }
+    lines = [
+        f"key      {shown}  (db{data['db']})",
+        f"ttl      {'forever' if ttl is None else f'{ttl} s'}",
+        f"php      {data['php_type']}",
+        f"python   {data['python']}",
+        f"raw      {len(raw)} bytes: {raw[:limit]!r}{' …' if len(raw) > limit else ''}",
+    ]
     ctx.emit(data, lines)
     return 0
 
@@ -358,80 +448,75 @@ def cmd_get(ctx: Context) -> int:
 
 def cmd_queue_stats(ctx: Context) -> int:
     """Pending (ready list), delayed and reserved jobs per queue."""
-    app = ctx.app
+    queue = ctx.app.queue
     names = list(ctx.args.queues or [])
     if ctx.args.all:
-        client = app.connection(app.config.queue_connection)
-        for key in client.scan_iter(match=app.keys.queue_scan_pattern(), count=500):
-            found = app.keys.queue_name_from_key(key)
-            if found is not None and found != "failed" and found not in names:
-                names.append(found)
+        names += [q for q in queue.queues() if q not in names]
     if not names:
-        names = [app.config.queue]
-    sizes = _queue_sizes(app, names)
-    rows = [{"queue": q, **s} for q, s in sizes.items()]
+        names = [ctx.app.config.queue]
+    sizes = queue.sizes(names)
+    rows: list[dict[str, Any]] = [
+        {"queue": q, "pending": s.pending, "delayed": s.delayed, "reserved": s.reserved}
+        for q, s in sizes.items()
+    ]
     width = max(len(q) for q in sizes)
     lines = [f"{'queue'.ljust(width)}  {'pending':>8} {'delayed':>8} {'reserved':>8}"]
-    lines += [f"{r['queue'].ljust(width)}  {r['pending']:>8} {r['delayed']:>8} "
-              f"{r['reserved']:>8}" for r in rows]
+    lines += [
+        f"{r['queue'].ljust(width)}  {r['pending']:>8} {r['delayed']:>8} "
+        f"{r['reserved']:>8}"
+        for r in rows
+    ]
     ctx.emit({"queues": rows}, lines)
     return 0
-
-
-def _queue_sizes(app: Laravel, names: list[str]) -> dict[str, dict[str, int]]:
-    client = app.connection(app.config.queue_connection)
-    pipe = client.pipeline(transaction=False)
-    for q in names:
-        k = app.keys.queue(q)
-        pipe.llen(k.ready)
-        pipe.zcard(k.delayed)
-        pipe.zcard(k.reserved)
-    res = pipe.execute()
-    return {q: {"pending": int(res[3 * i]), "delayed": int(res[3 * i + 1]),
-                "reserved": int(res[3 * i + 2])} for i, q in enumerate(names)}
 
 
 def cmd_queue_peek(ctx: Context) -> int:
     """The next ``-n`` jobs of a queue (or its delayed/reserved set), not consumed."""
     app = ctx.app
-    payloads = _need("ninja_redis.payloads", "queue peek")
-    k = app.keys.queue(ctx.args.queue)
-    client = app.connection(app.config.queue_connection)
-    n = ctx.args.n
-    entries: list[tuple[bytes, float | None]]
+    state: Literal["pending", "delayed", "reserved"] = "pending"
     if ctx.args.delayed or ctx.args.reserved:
-        key = k.delayed if ctx.args.delayed else k.reserved
-        entries = [(m, float(s)) for m, s in client.zrange(key, 0, n - 1, withscores=True)]
-    else:
-        key = k.ready
-        entries = [(m, None) for m in client.lrange(key, 0, n - 1)]
-    jobs = []
-    for raw, score in entries:
-        job: dict[str, Any] = {"bytes": len(raw)}
-        if score is not None:
-            job["available_at"] = datetime.fromtimestamp(score, timezone.utc).isoformat()
-        try:
-            p = payloads.parse_payload(raw, require_attempts=False)
-        except NinjaRedisError as exc:
-            job["error"] = str(exc)
+        state = "delayed" if ctx.args.delayed else "reserved"
+    keys = app.keys.queue(ctx.args.queue)
+    key = {"pending": keys.ready, "delayed": keys.delayed, "reserved": keys.reserved}
+    jobs: list[dict[str, Any]] = []
+    for entry in app.queue.jobs(ctx.args.queue, state, limit=ctx.args.n):
+        job: dict[str, Any] = {"bytes": len(entry.raw)}
+        if entry.score is not None:
+            at = datetime.fromtimestamp(entry.score, timezone.utc)
+            job["available_at"] = at.isoformat()
+        p = entry.payload
+        if p is None:
+            job["error"] = entry.error
         else:
-            job.update({"uuid": p.uuid, "id": p.id, "display_name": p.display_name,
-                        "attempts": p.get("attempts"), "max_tries": p.max_tries,
-                        "timeout": p.get("timeout"), "created_at": p.get("createdAt")})
+            job.update(
+                {
+                    "uuid": p.uuid,
+                    "id": p.id,
+                    "display_name": p.display_name,
+                    "attempts": p.get("attempts"),
+                    "max_tries": p.max_tries,
+                    "timeout": p.get("timeout"),
+                    "created_at": p.get("createdAt"),
+                }
+            )
             if ctx.args.payload:
                 job["payload"] = p.payload
         jobs.append(job)
-    lines = [f"{_text(key)}: showing {len(jobs)}"]
+    lines = [f"{_text(key[state])} ({state}): showing {len(jobs)}"]
     for i, j in enumerate(jobs):
         if "error" in j:
-            lines.append(f"{i:>3}  unreadable payload ({j['bytes']} bytes): {j['error']}")
+            lines.append(
+                f"{i:>3}  unreadable payload ({j['bytes']} bytes): {j['error']}"
+            )
             continue
         when = f"  available {j['available_at']}" if "available_at" in j else ""
-        lines.append(f"{i:>3}  {j['display_name']}  uuid {j['uuid']}  attempts "
-                     f"{j['attempts']}  tries {j['max_tries']}{when}")
+        lines.append(
+            f"{i:>3}  {j['display_name']}  uuid {j['uuid']}  attempts "
+            f"{j['attempts']}  tries {j['max_tries']}{when}"
+        )
         if ctx.args.payload:
             lines.append(json.dumps(j["payload"], indent=2, ensure_ascii=False))
-    ctx.emit({"key": _text(key), "jobs": jobs}, lines)
+    ctx.emit({"key": _text(key[state]), "state": state, "jobs": jobs}, lines)
     return 0
 
 
@@ -464,12 +549,22 @@ def cmd_failed(ctx: Context) -> int:
         raise CliError(f"failed {action} needs at least one job id")
     if action == "list":
         jobs = store.all()
-        rows = [{"id": j.id, "connection": j.connection, "queue": j.queue,
-                 "failed_at": j.failed_at, "job": _display_name(j.payload),
-                 "exception": j.exception.splitlines()[0] if j.exception else ""}
-                for j in jobs]
-        lines = [f"{r['failed_at']:%Y-%m-%d %H:%M:%S}  {r['id']}  {r['connection']}/"
-                 f"{r['queue']}  {r['job']}" for r in rows] or ["no failed jobs"]
+        rows = [
+            {
+                "id": j.id,
+                "connection": j.connection,
+                "queue": j.queue,
+                "failed_at": j.failed_at,
+                "job": _display_name(j.payload),
+                "exception": j.exception.splitlines()[0] if j.exception else "",
+            }
+            for j in jobs
+        ]
+        lines = [
+            f"{r['failed_at']:%Y-%m-%d %H:%M:%S}  {r['id']}  {r['connection']}/"
+            f"{r['queue']}  {r['job']}"
+            for r in rows
+        ] or ["no failed jobs"]
         ctx.emit({"failed": rows}, lines)
         return 0
     if action == "show":
@@ -479,26 +574,46 @@ def cmd_failed(ctx: Context) -> int:
             if j is None:
                 missing.append(i)
                 continue
-            out.append({"id": j.id, "connection": j.connection, "queue": j.queue,
-                        "failed_at": j.failed_at, "job": _display_name(j.payload),
-                        "payload": _text(j.payload), "exception": j.exception})
+            out.append(
+                {
+                    "id": j.id,
+                    "connection": j.connection,
+                    "queue": j.queue,
+                    "failed_at": j.failed_at,
+                    "job": _display_name(j.payload),
+                    "payload": _text(j.payload),
+                    "exception": j.exception,
+                }
+            )
         lines = []
         for r in out:
-            lines += [f"id         {r['id']}", f"queue      {r['connection']}/{r['queue']}",
-                      f"failed at  {r['failed_at']}", f"job        {r['job']}",
-                      f"payload    {r['payload']}", "exception", r["exception"], ""]
+            lines += [
+                f"id         {r['id']}",
+                f"queue      {r['connection']}/{r['queue']}",
+                f"failed at  {r['failed_at']}",
+                f"job        {r['job']}",
+                f"payload    {r['payload']}",
+                "exception",
+                r["exception"],
+                "",
+            ]
         lines += [f"no failed job {i!r}" for i in missing]
         ctx.emit({"failed": out, "missing": missing}, lines)
         return 1 if missing else 0
     if action == "retry":
         results = {i: store.retry(i) for i in ids}
-        lines = [f"{i}: pushed again as {r}" if r else f"{i}: no such failed job"
-                 for i, r in results.items()]
+        lines = [
+            f"{i}: pushed again as {r}" if r else f"{i}: no such failed job"
+            for i, r in results.items()
+        ]
         ctx.emit({"retried": results}, lines)
         return 0 if all(results.values()) else 1
     if action == "forget":
         done = {i: bool(store.forget(i)) for i in ids}
-        lines = [f"{i}: {'forgotten' if ok else 'no such failed job'}" for i, ok in done.items()]
+        lines = [
+            f"{i}: {'forgotten' if ok else 'no such failed job'}"
+            for i, ok in done.items()
+        ]
         ctx.emit({"forgotten": done}, lines)
         return 0 if all(done.values()) else 1
     # flush
@@ -534,8 +649,10 @@ def cmd_session_show(ctx: Context) -> int:
     if ctx.args.cookie:
         session_id = store.session_id_from_cookie(ctx.args.cookie)
         if session_id is None:
-            ctx.emit({"found": False, "reason": "cookie is invalid for this APP_KEY"},
-                     "cookie is invalid for this APP_KEY (bad MAC, prefix or format)")
+            ctx.emit(
+                {"found": False, "reason": "cookie is invalid for this APP_KEY"},
+                "cookie is invalid for this APP_KEY (bad MAC, prefix or format)",
+            )
             return 1
     elif ctx.args.id:
         session_id = ctx.args.id
@@ -557,12 +674,19 @@ def cmd_session_show(ctx: Context) -> int:
         if sname.startswith("login_") and sname.count("_") >= 2:
             users[sname.split("_")[1]] = value
         shown[sname] = "<redacted>" if _is_secret(sname) else _short(repr(value))
-    data = {"found": True, "session": masked, "ttl": ttl, "user_ids": users,
-            "attributes": shown}
-    lines = [f"session   {masked}  (key {_text(store.key(''))}{masked}, "
-             f"db{app.config.connection(app.config.session_connection_name).database})",
-             f"ttl       {ttl} s",
-             "users     " + (", ".join(f"{g}: {u!r}" for g, u in users.items()) or "guest")]
+    data = {
+        "found": True,
+        "session": masked,
+        "ttl": ttl,
+        "user_ids": users,
+        "attributes": shown,
+    }
+    lines = [
+        f"session   {masked}  (key {_text(store.key(''))}{masked}, "
+        f"db{app.config.connection(app.config.session_connection_name).database})",
+        f"ttl       {ttl} s",
+        "users     " + (", ".join(f"{g}: {u!r}" for g, u in users.items()) or "guest"),
+    ]
     lines += [f"  {k} = {v}" for k, v in shown.items()]
     ctx.emit(data, lines)
     return 0
@@ -579,9 +703,14 @@ def cmd_demo(ctx: Context) -> int:
     """Write and read Laravel-format data (see :mod:`ninja_redis.demo`)."""
     from . import demo
 
-    return demo.run(env=ctx.args.env, url=ctx.args.url,
-                    laravel_version=ctx.args.laravel_version, keep=ctx.args.keep,
-                    spawn=ctx.args.spawn, out=ctx.out)
+    return demo.run(
+        env=ctx.args.env,
+        url=ctx.args.url,
+        laravel_version=ctx.args.laravel_version,
+        keep=ctx.args.keep,
+        spawn=ctx.args.spawn,
+        out=ctx.out,
+    )
 
 
 # ---------------------------------------------------------------------- main
@@ -594,16 +723,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Look at a Laravel application's Redis data (cache, sessions, queues).",
     )
     p.add_argument("--version", action="version", version=f"ninja_redis {__version__}")
-    p.add_argument("--env", metavar="PATH",
-                   help="the Laravel app's .env file (default: ./.env if present)")
-    p.add_argument("--url", help="Redis URL, overrides REDIS_URL/REDIS_HOST (redis://h:6379/0)")
-    p.add_argument("--laravel-version", metavar="X.Y",
-                   help="Laravel version whose key and payload formats to use "
-                   "(default: LARAVEL_VERSION or the newest)")
+    p.add_argument(
+        "--env",
+        metavar="PATH",
+        help="the Laravel app's .env file (default: ./.env if present)",
+    )
+    p.add_argument(
+        "--url", help="Redis URL, overrides REDIS_URL/REDIS_HOST (redis://h:6379/0)"
+    )
+    p.add_argument(
+        "--laravel-version",
+        metavar="X.Y",
+        help="Laravel version whose key and payload formats to use "
+        "(default: LARAVEL_VERSION or the newest)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    s = sub.add_parser("health", help="PING, server, DBSIZE, memory policy, persistence")
+    s = sub.add_parser(
+        "health", help="PING, server, DBSIZE, memory policy, persistence"
+    )
     s.set_defaults(func=cmd_health)
 
     s = sub.add_parser("keys", help="the Redis keys Laravel uses for names")
@@ -620,10 +759,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_get)
 
     q = sub.add_parser("queue", help="queue sizes and jobs").add_subparsers(
-        dest="queue_command", metavar="stats|peek", required=True)
+        dest="queue_command", metavar="stats|peek", required=True
+    )
     s = q.add_parser("stats", help="pending, delayed and reserved jobs per queue")
-    s.add_argument("queues", nargs="*", metavar="QUEUE",
-                   help="queue names (default: REDIS_QUEUE)")
+    s.add_argument(
+        "queues", nargs="*", metavar="QUEUE", help="queue names (default: REDIS_QUEUE)"
+    )
     s.add_argument("--all", action="store_true", help="also every queue found by SCAN")
     s.set_defaults(func=cmd_queue_stats)
     s = q.add_parser("peek", help="the next jobs of a queue, not consumed")
@@ -632,31 +773,48 @@ def build_parser() -> argparse.ArgumentParser:
     g = s.add_mutually_exclusive_group()
     g.add_argument("--delayed", action="store_true", help="the delayed set instead")
     g.add_argument("--reserved", action="store_true", help="the reserved set instead")
-    s.add_argument("--payload", action="store_true", help="print the whole payload JSON")
+    s.add_argument(
+        "--payload", action="store_true", help="print the whole payload JSON"
+    )
     s.set_defaults(func=cmd_queue_peek)
 
-    s = sub.add_parser("failed", help="failed jobs (queue:failed, retry, forget, flush)")
+    s = sub.add_parser(
+        "failed", help="failed jobs (queue:failed, retry, forget, flush)"
+    )
     s.add_argument("action", choices=["list", "show", "retry", "forget", "flush"])
     s.add_argument("ids", nargs="*", metavar="ID", help="failed job ids (uuids)")
     s.add_argument("--hours", type=int, help="flush only jobs older than this")
-    s.add_argument("--driver", help="override QUEUE_FAILED_DRIVER "
-                   "(database-uuids, file, redis, null)")
-    s.add_argument("--database-url", help="the failed_jobs database (postgresql://, "
-                   "mysql://, sqlite:///)")
+    s.add_argument(
+        "--driver",
+        help="override QUEUE_FAILED_DRIVER (database-uuids, file, redis, null)",
+    )
+    s.add_argument(
+        "--database-url",
+        help="the failed_jobs database (postgresql://, mysql://, sqlite:///)",
+    )
     s.add_argument("--path", help="the file driver's JSON file")
     s.set_defaults(func=cmd_failed)
 
     ss = sub.add_parser("session", help="look at a session").add_subparsers(
-        dest="session_command", metavar="show", required=True)
+        dest="session_command", metavar="show", required=True
+    )
     s = ss.add_parser("show", help="user ids and attributes (secrets redacted)")
     s.add_argument("id", nargs="?", help="the 40-character session id")
-    s.add_argument("--cookie", metavar="VALUE", help="the encrypted session cookie instead")
+    s.add_argument(
+        "--cookie", metavar="VALUE", help="the encrypted session cookie instead"
+    )
     s.set_defaults(func=cmd_session_show)
 
-    s = sub.add_parser("demo", help="write and read Laravel-format data in a local Redis")
+    s = sub.add_parser(
+        "demo", help="write and read Laravel-format data in a local Redis"
+    )
     s.add_argument("--keep", action="store_true", help="leave the demo's keys in Redis")
-    s.add_argument("--no-spawn", dest="spawn", action="store_false",
-                   help="fail instead of starting a throwaway redis-server")
+    s.add_argument(
+        "--no-spawn",
+        dest="spawn",
+        action="store_false",
+        help="fail instead of starting a throwaway redis-server",
+    )
     s.set_defaults(func=cmd_demo)
     return p
 
@@ -686,7 +844,3 @@ def _fail(exc: BaseException) -> int:
     name = "" if isinstance(exc, CliError) else f"{type(exc).__name__}: "
     print(f"ninja-redis: error: {name}{exc}", file=sys.stderr)
     return 1
-
-
-def _exit() -> NoReturn:  # pragma: no cover - console_scripts entry point alternative
-    sys.exit(main())

@@ -60,8 +60,13 @@ def run(
         return 1
 
 
-def _run(env: str | None, url: str | None, laravel_version: str | None, keep: bool,
-         out: Callable[[str], None]) -> int:
+def _run(
+    env: str | None,
+    url: str | None,
+    laravel_version: str | None,
+    keep: bool,
+    out: Callable[[str], None],
+) -> int:
     from ._sync.app import Laravel
 
     config = _config(env, url, laravel_version)
@@ -71,8 +76,10 @@ def _run(env: str | None, url: str | None, laravel_version: str | None, keep: bo
     failures = 0
     try:
         conn = config.connection("default")
-        out(f"ninja_redis demo: Laravel {config.laravel_version} dialect, Redis "
-            f"{conn.url}, APP_NAME {config.app_name!r}")
+        out(
+            f"ninja_redis demo: Laravel {config.laravel_version} dialect, Redis "
+            f"{conn.url}, APP_NAME {config.app_name!r}"
+        )
         for step in steps:
             out("")
             try:
@@ -95,7 +102,9 @@ def _run(env: str | None, url: str | None, laravel_version: str | None, keep: bo
         app.close()
 
 
-def _config(env: str | None, url: str | None, laravel_version: str | None) -> LaravelConfig:
+def _config(
+    env: str | None, url: str | None, laravel_version: str | None
+) -> LaravelConfig:
     environ = dict(os.environ)
     if url:
         parts = urlsplit(url)
@@ -125,8 +134,9 @@ def _check(out: Callable[[str], None], what: str, ok: bool) -> bool:
 # --------------------------------------------------------------------- steps
 
 
-def _step_cache(app: Laravel, out: Callable[[str], None],
-                written: list[tuple[str, bytes]]) -> bool:
+def _step_cache(
+    app: Laravel, out: Callable[[str], None], written: list[tuple[str, bytes]]
+) -> bool:
     out("1. cache: Cache::put('ninja-demo:greeting', 'hello', 600)")
     cache = app.cache
     key = "ninja-demo:greeting"
@@ -136,8 +146,12 @@ def _step_cache(app: Laravel, out: Callable[[str], None],
     cache.put(key, "hello", 600)
     raw = app.connection(conn).get(full)
     _show(out, "python", f'app.cache.put("{key}", "hello", 600)')
-    _show(out, "redis", f"SETEX {full.decode()!r} 600 {raw!r}   "
-          f"(db {app.config.connection(conn).database})")
+    _show(
+        out,
+        "redis",
+        f"SETEX {full.decode()!r} 600 {raw!r}   "
+        f"(db {app.config.connection(conn).database})",
+    )
     _show(out, "php", f"Cache::get('{key}')  // 'hello'")
     ok = _check(out, "the value is PHP's serialize('hello')", raw == b's:5:"hello";')
     value = cache.get(key)
@@ -150,8 +164,9 @@ def _step_cache(app: Laravel, out: Callable[[str], None],
     return ok & _check(out, "increment() gives 42", visits == 42 and raw == b"42")
 
 
-def _step_tags(app: Laravel, out: Callable[[str], None],
-               written: list[tuple[str, bytes]]) -> bool:
+def _step_tags(
+    app: Laravel, out: Callable[[str], None], written: list[tuple[str, bytes]]
+) -> bool:
     out("2. tags: Cache::tags(['ninja-demo'])->remember('report', 600, fn () => [...])")
     tagged = app.cache.tags(["ninja-demo"])
     value = tagged.remember("report", 600, lambda: {"total": 42, "currency": "EUR"})
@@ -166,18 +181,26 @@ def _step_tags(app: Laravel, out: Callable[[str], None],
         _show(out, "index", f"ZSET {index.decode()!r} {members!r}")
     else:
         tag_key = app.keys.legacy_tag_id_key("ninja-demo")
-        tag_id = client.get(tag_key) or b""
+        tag_id = bytes(client.get(tag_key) or b"")  # type: ignore[arg-type]
         item = app.keys.legacy_tagged([tag_id], "report")
-        written += [(conn, tag_key), (conn, item),
-                    (conn, app.keys.legacy_tag_ref(tag_id, "standard"))]
+        written += [
+            (conn, tag_key),
+            (conn, item),
+            (conn, app.keys.legacy_tag_ref(tag_id, "standard")),
+        ]
         _show(out, "redis", f"{item.decode()!r} = {client.get(item)!r}")
-    _show(out, "php", "Cache::tags(['ninja-demo'])->get('report')  // ['total' => 42, ...]")
+    _show(
+        out,
+        "php",
+        "Cache::tags(['ninja-demo'])->get('report')  // ['total' => 42, ...]",
+    )
     again = tagged.get("report")
     return _check(out, f"tagged get() returns {again!r}", again == value)
 
 
-def _step_lock(app: Laravel, out: Callable[[str], None],
-               written: list[tuple[str, bytes]]) -> bool:
+def _step_lock(
+    app: Laravel, out: Callable[[str], None], written: list[tuple[str, bytes]]
+) -> bool:
     out("3. lock: Cache::lock('ninja-demo:invoices', 10)->get()")
     lock = app.cache.lock("ninja-demo:invoices", 10)
     written.append((app.config.lock_connection, lock.key))
@@ -185,15 +208,19 @@ def _step_lock(app: Laravel, out: Callable[[str], None],
     with lock:
         holder = client.get(lock.key)
         _show(out, "redis", f"SET {lock.key.decode()!r} {holder!r} EX 10 NX")
-        _show(out, "php", "Cache::lock('ninja-demo:invoices', 10)->get()  // false: held")
+        _show(
+            out, "php", "Cache::lock('ninja-demo:invoices', 10)->get()  // false: held"
+        )
         other = app.cache.lock("ninja-demo:invoices", 10)
         ok = _check(out, "a second owner cannot take it", not other.get())
-    return ok & _check(out, "released at the end of the with block",
-                       client.get(lock.key) is None)
+    return ok & _check(
+        out, "released at the end of the with block", client.get(lock.key) is None
+    )
 
 
-def _step_session(app: Laravel, out: Callable[[str], None],
-                  written: list[tuple[str, bytes]]) -> bool:
+def _step_session(
+    app: Laravel, out: Callable[[str], None], written: list[tuple[str, bytes]]
+) -> bool:
     out("4. session + cookie: what StartSession and EncryptCookies write")
     store = app.sessions
     session = store.create({"cart": [17, 23]})
@@ -203,7 +230,9 @@ def _step_session(app: Laravel, out: Callable[[str], None],
     written.append((store.connection_name, key))
     cookie = store.cookie_value(session)
     raw = store.redis.get(key) or b""
-    _show(out, "redis", f"{key.decode()!r} = {raw[:90]!r}{'…' if len(raw) > 90 else ''}")
+    _show(
+        out, "redis", f"{key.decode()!r} = {raw[:90]!r}{'…' if len(raw) > 90 else ''}"
+    )
     _show(out, "cookie", f"{store.cookie_name}={cookie[:40]}… (encrypted with APP_KEY)")
     _show(out, "php", "auth()->id()  // 42 for a browser sending that cookie")
     loaded = store.from_cookie(cookie)
@@ -211,25 +240,33 @@ def _step_session(app: Laravel, out: Callable[[str], None],
     return _check(out, f"the cookie leads back to user {user!r}", str(user) == "42")
 
 
-def _step_queue(app: Laravel, out: Callable[[str], None],
-                written: list[tuple[str, bytes]]) -> bool:
+def _step_queue(
+    app: Laravel, out: Callable[[str], None], written: list[tuple[str, bytes]]
+) -> bool:
     out("5. queue: SendInvoiceEmail::dispatch(42)->onQueue('ninja-redis-demo')")
     from .payloads import PhpJob, parse_payload
 
     keys = app.keys.queue(DEMO_QUEUE)
-    written += [(app.config.queue_connection, k) for k in
-                (keys.ready, keys.notify, keys.delayed, keys.reserved)]
+    written += [
+        (app.config.queue_connection, k)
+        for k in (keys.ready, keys.notify, keys.delayed, keys.reserved)
+    ]
     job = PhpJob("App\\Jobs\\SendInvoiceEmail", {"invoiceId": 42})
     job_id = app.queue.push(job, queue=DEMO_QUEUE)
     client = app.connection(app.config.queue_connection)
-    raw = client.lindex(keys.ready, 0) or b""
+    raw = bytes(client.lindex(keys.ready, 0) or b"")  # type: ignore[arg-type]
     payload = parse_payload(raw, require_attempts=False)
     _show(out, "redis", f"RPUSH {keys.ready.decode()!r} (+ {keys.notify.decode()!r})")
     _show(out, "payload", f"{raw[:110].decode('utf-8', 'replace')}…")
-    _show(out, "php", "php artisan queue:work --queue=ninja-redis-demo  // runs the job")
-    return _check(out, f"job {job_id} is queued as {payload.display_name}",
-                  payload.display_name == "App\\Jobs\\SendInvoiceEmail"
-                  and client.llen(keys.ready) == 1)
+    _show(
+        out, "php", "php artisan queue:work --queue=ninja-redis-demo  // runs the job"
+    )
+    return _check(
+        out,
+        f"job {job_id} is queued as {payload.display_name}",
+        payload.display_name == "App\\Jobs\\SendInvoiceEmail"
+        and client.llen(keys.ready) == 1,
+    )
 
 
 # ------------------------------------------------------------- redis-server
@@ -244,8 +281,9 @@ def _reachable(url: str) -> bool:
     """True when something accepts TCP connections at the URL's host and port."""
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379),
-                                      timeout=1):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1
+        ):
             return True
     except OSError:
         return False
@@ -256,16 +294,32 @@ def _throwaway_server(out: Callable[[str], None]) -> Iterator[str]:
     """Start ``redis-server`` on a free port in a temporary directory; yields its URL."""
     binary = shutil.which("redis-server")
     if binary is None:
-        raise SystemExit("no Redis is reachable and redis-server is not installed "
-                         "(Debian: apt-get install redis-server)")
+        raise SystemExit(
+            "no Redis is reachable and redis-server is not installed "
+            "(Debian: apt-get install redis-server)"
+        )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     with tempfile.TemporaryDirectory(prefix="ninja-redis-demo-") as tmp:
         proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", tmp, "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                tmp,
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 10

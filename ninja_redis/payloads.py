@@ -461,6 +461,14 @@ class PhpJob:
     def php_object(self, version: VersionLike = (12, 67)) -> PhpObject:
         """The job as the ``PhpObject`` that ``serialize(clone $job)`` writes."""
         v = _ver(version)
+        props = self._part(v, "head")
+        props.update(self._part(v, "own"))
+        props.update(self._part(v, "tail"))
+        return PhpObject(self.class_name, props)
+
+    def _part(self, v: tuple[int, int], part: str) -> dict[Any, Any]:
+        """Raw-named properties of one part of the object, in order: ``head`` (the
+        declared tuning properties), ``own`` (``properties``), ``tail`` (traits)."""
         carbon_major = 3 if v >= (11, 0) else 2
         omit_defaults = self.serializes_models and v >= (9, 4)
         props: dict[Any, Any] = {}
@@ -480,37 +488,40 @@ class PhpJob:
                 raw = f"\0{owner or cls}\0{name}"
             props[raw] = _to_php(value, v, carbon_major)
 
-        if self.tuning_properties:
-            for attr, prop in _TUNING:
-                value = getattr(self, attr)
-                if value is not None and prop not in self.properties:
-                    if prop == "backoff" and isinstance(value, tuple):
-                        value = list(value)
-                    put(prop, value, "public", value, None)
-        for name, value in self.properties.items():
-            if isinstance(value, Prop):
-                put(
-                    name,
-                    value.value,
-                    value.visibility,
-                    value.default,
-                    value.declaring_class,
-                )
-            elif name[:1] == "\0":
-                vis, bare = PhpObject.split_name(name)
-                if vis == "public":
-                    props[name] = _to_php(value, v, carbon_major)
-                else:
+        if part == "head":
+            if self.tuning_properties:
+                for attr, prop in _TUNING:
+                    value = getattr(self, attr)
+                    if value is not None and prop not in self.properties:
+                        if prop == "backoff" and isinstance(value, tuple):
+                            value = list(value)
+                        put(prop, value, "public", value, None)
+            return props
+        if part == "own":
+            for name, value in self.properties.items():
+                if isinstance(value, Prop):
                     put(
-                        str(bare),
-                        value,
-                        "protected" if vis == "protected" else "private",
-                        NO_DEFAULT,
-                        None if vis == "protected" else vis,
+                        name,
+                        value.value,
+                        value.visibility,
+                        value.default,
+                        value.declaring_class,
                     )
-            else:
-                put(name, value, "public", NO_DEFAULT, None)
-
+                elif name[:1] == "\0":
+                    vis, bare = PhpObject.split_name(name)
+                    if vis == "public":
+                        props[name] = _to_php(value, v, carbon_major)
+                    else:
+                        put(
+                            str(bare),
+                            value,
+                            "protected" if vis == "protected" else "private",
+                            NO_DEFAULT,
+                            None if vis == "protected" else vis,
+                        )
+                else:
+                    put(name, value, "public", NO_DEFAULT, None)
+            return props
         queueable = self._queueable_values(v)
         for trait in self.traits:
             if trait == "InteractsWithQueue":
@@ -526,7 +537,43 @@ class PhpJob:
                         _QUEUEABLE_DEFAULTS.get(name),
                         None,
                     )
-        return PhpObject(cls, props)
+        return props
+
+    def _shape_key(self, v: tuple[int, int]) -> tuple[Any, ...] | None:
+        """What head and tail depend on (``None``: not cacheable, e.g. a chain)."""
+        if self.chain or isinstance(self.delay, datetime):
+            return None
+        return (
+            self.class_name,
+            v,
+            self.serializes_models,
+            self.traits,
+            self.tuning_properties,
+            self.tries,
+            repr(self.backoff),
+            self.timeout,
+            self.max_exceptions,
+            self.fail_on_timeout,
+            self.delete_when_missing_models,
+            tuple(
+                k
+                for k in (
+                    "tries",
+                    "backoff",
+                    "timeout",
+                    "maxExceptions",
+                    "failOnTimeout",
+                    "deleteWhenMissingModels",
+                )
+                if k in self.properties
+            ),
+            self.connection,
+            self.queue,
+            self.delay,
+            self.chain_connection,
+            self.chain_queue,
+            self.batch_id,
+        )
 
     def _queueable_values(self, v: tuple[int, int]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -585,14 +632,58 @@ def _to_php(value: Any, v: tuple[int, int], carbon_major: int) -> Any:
     return value
 
 
+def _items(blob: bytes) -> tuple[int, bytes]:
+    """``(count, items)`` of a serialized array ``a:N:{items}``."""
+    brace = blob.index(b"{")
+    return int(blob[2 : brace - 1]), blob[brace + 1 : -1]
+
+
+_SHAPES: dict[tuple[Any, ...], tuple[bytes, int, bytes, int]] = {}
+
+
 def serialize_command(job: PhpJob, version: VersionLike = (12, 67)) -> bytes:
-    """``serialize(clone $job)`` for ``version``: the plain ``data.command`` bytes."""
+    """``serialize(clone $job)`` for ``version``: the plain ``data.command`` bytes.
+
+    Fast path: the tuning (head) and trait (tail) properties are constant for a job
+    "shape" and cached as serialized bytes; only the own properties are serialized
+    per job. When those contain a back-reference (``r:``/``R:``, whose slot numbers
+    depend on the whole object) the object is serialized in one piece instead.
+    """
     v = _ver(version)
     cached = job._cache.get(v)
-    if cached is None:
-        cached = php.dumps(job.php_object(v))
-        job._cache[v] = cached
-    return cached
+    if cached is not None:
+        return cached
+    key = job._shape_key(v)
+    result: bytes | None = None
+    if key is not None:
+        shape = _SHAPES.get(key)
+        if shape is None:
+            head_n, head = _items(php.dumps(job._part(v, "head")))
+            tail_n, tail = _items(php.dumps(job._part(v, "tail")))
+            if b"r:" in head + tail or b"R:" in head + tail:
+                shape = (b"", -1, b"", -1)
+            else:
+                shape = (head, head_n, tail, tail_n)
+            if len(_SHAPES) > 4096:
+                _SHAPES.clear()
+            _SHAPES[key] = shape
+        head, head_n, tail, tail_n = shape
+        if head_n >= 0:
+            own_n, own = _items(php.dumps(job._part(v, "own")))
+            if b"r:" not in own and b"R:" not in own:
+                cls = job.class_name.encode("utf-8")
+                result = b'O:%d:"%b":%d:{%b%b%b}' % (
+                    len(cls),
+                    cls,
+                    head_n + own_n + tail_n,
+                    head,
+                    own,
+                    tail,
+                )
+    if result is None:
+        result = php.dumps(job.php_object(v))
+    job._cache[v] = result
+    return result
 
 
 # =====================================================================================
@@ -709,7 +800,11 @@ def _json_float(x: float) -> str:
 def _int_key(k: Any) -> int | None:
     if type(k) is int:
         return k
-    if isinstance(k, str) and k and (k == "0" or (k[0] != "0" and k.lstrip("-")[:1] not in ("", "0"))):
+    if (
+        isinstance(k, str)
+        and k
+        and (k == "0" or (k[0] != "0" and k.lstrip("-")[:1] not in ("", "0")))
+    ):
         try:
             n = int(k)
         except ValueError:
@@ -755,7 +850,11 @@ def _php_json_slow(value: Any, ascii_only: bool) -> str:
         return "[" + ",".join(_php_json_slow(x, ascii_only) for x in value) + "]"
     if isinstance(value, Mapping):
         if _is_php_list(value):
-            return "[" + ",".join(_php_json_slow(x, ascii_only) for x in value.values()) + "]"
+            return (
+                "["
+                + ",".join(_php_json_slow(x, ascii_only) for x in value.values())
+                + "]"
+            )
         parts = []
         for k, x in value.items():
             key = k if isinstance(k, str) else str(_php_key(k))
@@ -861,7 +960,9 @@ def delay_seconds(delay: DelayLike, now: float | None = None) -> int:
     if isinstance(delay, timedelta):
         return max(0, int(delay.total_seconds()))
     if isinstance(delay, bool) or not isinstance(delay, (int, float)):
-        raise TypeError(f"a delay must be seconds, timedelta or datetime, not {delay!r}")
+        raise TypeError(
+            f"a delay must be seconds, timedelta or datetime, not {delay!r}"
+        )
     return max(0, int(delay))
 
 
@@ -919,8 +1020,12 @@ class PayloadBuilder:
                 "retryUntil": job.retry_until_value(),
             }
             if self._dwmm:
-                dwmm = job._field("delete_when_missing_models", "deleteWhenMissingModels")
-                fields["deleteWhenMissingModels"] = bool(dwmm) if dwmm is not None else False
+                dwmm = job._field(
+                    "delete_when_missing_models", "deleteWhenMissingModels"
+                )
+                fields["deleteWhenMissingModels"] = (
+                    bool(dwmm) if dwmm is not None else False
+                )
             text = php_json_encode(fields)
             head = (
                 text[1:-1]
@@ -979,7 +1084,9 @@ class PayloadBuilder:
         if created_at is None and self._created_at:
             created_at = int(_time.time())
         if isinstance(job, str):
-            text = self._string_payload(job, data, uuid, id, created_at, delay, attempts)
+            text = self._string_payload(
+                job, data, uuid, id, created_at, delay, attempts
+            )
         else:
             command = self.command(job)
             parts = ['{"uuid":"', uuid, '",', self._head(job)]
@@ -990,7 +1097,9 @@ class PayloadBuilder:
                     + (
                         "null"
                         if job.batch_id is None
-                        else _finish_json(json.dumps(job.batch_id, ensure_ascii=False), True)
+                        else _finish_json(
+                            json.dumps(job.batch_id, ensure_ascii=False), True
+                        )
                     )
                 )
             parts.append("}")
@@ -1000,7 +1109,9 @@ class PayloadBuilder:
             parts.append(_finish_json(json.dumps(id, ensure_ascii=False), True))
             parts.append(f',"attempts":{int(attempts)}')
             if self._created_at:
-                parts.append(',"delay":' + ("null" if delay is None else str(int(delay))))
+                parts.append(
+                    ',"delay":' + ("null" if delay is None else str(int(delay)))
+                )
             parts.append("}")
             text = "".join(parts)
         if self.horizon:
@@ -1379,7 +1490,14 @@ def _php_intval(value: Any) -> int:
         return 0
 
 
-_OPTIONAL_INT = ("maxTries", "maxExceptions", "timeout", "retryUntil", "createdAt", "delay")
+_OPTIONAL_INT = (
+    "maxTries",
+    "maxExceptions",
+    "timeout",
+    "retryUntil",
+    "createdAt",
+    "delay",
+)
 
 
 @overload
@@ -1430,7 +1548,9 @@ def parse_payload(raw: bytes | str, *, require_attempts: bool = True) -> JobPayl
         if value is not None and not isinstance(value, str):
             raise JobPayloadError(f"payload field {key!r} must be a string", raw)
     ident = payload.get("id")
-    if ident is not None and (isinstance(ident, bool) or not isinstance(ident, (str, int))):
+    if ident is not None and (
+        isinstance(ident, bool) or not isinstance(ident, (str, int))
+    ):
         raise JobPayloadError("payload field 'id' must be a string", raw)
     backoff = payload.get("backoff")
     if backoff is not None and (

@@ -202,7 +202,6 @@ class SessionConflict(NinjaRedisError):
         self.key = key
 
 
-
 class Session(MutableMapping[Any, Any]):
     """One Laravel session: a mutable mapping of its attributes plus Laravel's helpers.
 
@@ -500,7 +499,7 @@ class Session(MutableMapping[Any, Any]):
 
 def wrap_cache_string(blob: bytes) -> bytes:
     """The cache layer's ``serialize()`` of a string: ``s:LEN:"…";`` (LEN in bytes)."""
-    return b"s:%d:\"%b\";" % (len(blob), blob)
+    return b's:%d:"%b";' % (len(blob), blob)
 
 
 def unwrap_cache_string(value: bytes, *, key: bytes | None = None) -> bytes:
@@ -519,14 +518,16 @@ def unwrap_cache_string(value: bytes, *, key: bytes | None = None) -> bytes:
                 ):
                     return value[start : start + n]
     raise UnserializeError(
-        "a Laravel session value is a serialized string s:LEN:\"…\";",
+        'a Laravel session value is a serialized string s:LEN:"…";',
         value,
         0,
         key=key,
     )
 
 
-def encode_attributes(attributes: Mapping[Any, Any], serialization: Serialization) -> bytes:
+def encode_attributes(
+    attributes: Mapping[Any, Any], serialization: Serialization
+) -> bytes:
     """The inner blob ``Store::save()`` writes: ``serialize()`` or ``json_encode()``."""
     if serialization == "json":
         return php_json_encode(dict(attributes))
@@ -547,7 +548,10 @@ def decode_attributes(
             value = php_json_decode(blob)
         except ValueError as exc:
             raise UnserializeError(
-                f"session data is not valid JSON ({type(exc).__name__})", blob, 0, key=key
+                f"session data is not valid JSON ({type(exc).__name__})",
+                blob,
+                0,
+                key=key,
             ) from None
     else:
         try:
@@ -582,7 +586,11 @@ def _json_str(value: str) -> str:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise SerializeError("json_encode: malformed UTF-8 in a string", None) from None
+            raise SerializeError(
+                "json_encode: malformed UTF-8 in a string", None
+            ) from None
+    if "\x7f" in value:  # PHP leaves DEL as is; Python would write \u007f
+        return '"' + "\x7f".join(_json_str(p)[1:-1] for p in value.split("\x7f")) + '"'
     out: str = encode_basestring_ascii(value)
     return out.replace("/", "\\/")
 
@@ -608,7 +616,9 @@ def _json_into(value: Any, out: list[str], depth: int) -> None:
         try:
             text = bytes(value).decode("utf-8")
         except UnicodeDecodeError:
-            raise SerializeError("json_encode: malformed UTF-8 in a string", None) from None
+            raise SerializeError(
+                "json_encode: malformed UTF-8 in a string", None
+            ) from None
         out.append(_json_str(text))
     elif isinstance(value, (list, tuple)):
         out.append("[")
@@ -667,4 +677,3 @@ def _skip_ws(text: str, pos: int) -> int:
     while pos < len(text) and text[pos] in " \t\n\r":
         pos += 1
     return pos
-

@@ -236,7 +236,7 @@ class AsyncRepository:
             lock = self._cache.lock(
                 _FLEXIBLE_LOCK + to_bytes(key), lock_seconds, lock_owner
             )
-            await lock.get(body)
+            await lock.get(body)  # type: ignore[arg-type,unused-ignore]
 
         cache = self._cache
         handle = spawn(refresh)
@@ -302,7 +302,7 @@ class AsyncCache(AsyncRepository):
 
     def _seconds(self, ttl: Seconds) -> int | None:
         if type(ttl) is int:
-            return ttl if ttl > 0 else 0  # type: ignore[operator,return-value]
+            return ttl if ttl > 0 else 0  # type: ignore[operator,unused-ignore]
         return ttl_seconds(ttl, self._version)
 
     def _decode(
@@ -319,7 +319,7 @@ class AsyncCache(AsyncRepository):
     async def _read(
         self, full: bytes, default: Any, on_corrupt: OnCorrupt | None
     ) -> Any:
-        raw = await self._redis.get(full)
+        raw: bytes | None = await self._redis.get(full)  # type: ignore[assignment]
         if raw is None:
             return default
         return self._decode(full, raw, default, on_corrupt)
@@ -333,7 +333,7 @@ class AsyncCache(AsyncRepository):
     ) -> dict[Key, Any]:
         if not fulls:
             return {}
-        raws = await self._redis.mget(fulls)
+        raws: list[bytes | None] = await self._redis.mget(fulls)  # type: ignore[assignment]
         out: dict[Key, Any] = {}
         for name, full, raw in zip(names, fulls, raws, strict=True):
             d = None if defaults is None else defaults[name]
@@ -376,7 +376,7 @@ class AsyncCache(AsyncRepository):
         ``default`` with ``on_corrupt="default"``).
         """
         full = self._keys.cache(key)
-        raw = await self._redis.get(full)
+        raw: bytes | None = await self._redis.get(full)  # type: ignore[assignment]
         if raw is None:
             return default
         try:
@@ -423,9 +423,13 @@ class AsyncCache(AsyncRepository):
         full = self._keys.cache(key)
         if seconds is None:
             return bool(await self._redis.set(full, self._dumps(value)))
-        if seconds <= 0:  # type: ignore[operator]
+        if seconds <= 0:
             return bool(await self._redis.delete(full))
-        return bool(await self._redis.setex(full, seconds, self._dumps(value)))  # type: ignore[arg-type]
+        return bool(
+            await self._redis.execute_command(  # type: ignore[no-untyped-call]
+                "SETEX", full, seconds, self._dumps(value)
+            )
+        )
 
     async def put_many(self, values: Mapping[Key, Any], ttl: Seconds = None) -> bool:
         """Store several values (``Cache::putMany()``) in one round trip.
@@ -449,7 +453,7 @@ class AsyncCache(AsyncRepository):
                     pipe.set(cache_key(k), dumps(v))
             else:
                 for k, v in values.items():
-                    pipe.setex(cache_key(k), seconds, dumps(v))
+                    pipe.execute_command("SETEX", cache_key(k), seconds, dumps(v))  # type: ignore[no-untyped-call,unused-ignore]
             results = await pipe.execute()
         return all(results)
 
@@ -767,7 +771,7 @@ class AsyncTaggedCache(AsyncRepository):
                 score = int(wall_time()) + seconds
                 for full, member, name in zip(fulls, members, names, strict=True):
                     self._index(pipe, member, score)
-                    pipe.setex(full, seconds, dumps(values[name]))
+                    pipe.execute_command("SETEX", full, seconds, dumps(values[name]))  # type: ignore[no-untyped-call,unused-ignore]
             results = await pipe.execute()
         if seconds is not None and seconds <= 0:
             return bool(results[-1]) if len(names) == 1 else True
@@ -848,7 +852,7 @@ class AsyncTaggedCache(AsyncRepository):
                     key, cursor, match=b"*", count=_CHUNK
                 )
                 raws = list(found)
-            out.extend(to_bytes(unpack(m)) for m in raws)
+            out.extend(to_bytes(unpack(m)) for m in raws)  # type: ignore[arg-type]
             if not cursor:
                 return out
 

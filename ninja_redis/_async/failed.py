@@ -175,7 +175,9 @@ class AsyncFailedJobStore:
     def __init__(self, app: AsyncLaravel | None = None) -> None:
         self._app = app
 
-    async def log(self, connection: str, queue: str, payload: bytes, exception: str) -> str:
+    async def log(
+        self, connection: str, queue: str, payload: bytes, exception: str
+    ) -> str:
         """Record a failed job; returns its id (the payload's uuid)."""
         raise NotImplementedError
 
@@ -209,9 +211,11 @@ class AsyncFailedJobStore:
         if job is None:
             return None
         if self._app is None:
-            raise ConfigError("retry() needs the store to be created with an app", variable="app")
+            raise ConfigError(
+                "retry() needs the store to be created with an app", variable="app"
+            )
         payload = retry_payload(job.payload)
-        await self._app.queue.push_raw(payload, queue=job.queue)
+        await self._app.queue.push_raw(payload, queue=job.queue, validate=False)
         await self.forget(id)
         try:
             job_id = json.loads(payload).get("id")
@@ -223,7 +227,9 @@ class AsyncFailedJobStore:
 class AsyncNullFailedJobStore(AsyncFailedJobStore):
     """The ``null`` driver: failed jobs are discarded (as ``QUEUE_FAILED_DRIVER=null``)."""
 
-    async def log(self, connection: str, queue: str, payload: bytes, exception: str) -> str:
+    async def log(
+        self, connection: str, queue: str, payload: bytes, exception: str
+    ) -> str:
         """Discard the job; returns its uuid."""
         return _payload_uuid(payload)
 
@@ -261,9 +267,9 @@ def _entry_from(data: dict[str, Any]) -> FailedJob:
     if isinstance(ts, (int, float)):
         failed_at = datetime.fromtimestamp(int(ts), tz=timezone.utc)
     else:
-        failed_at = datetime.strptime(str(data.get("failed_at")), "%Y-%m-%d %H:%M:%S").replace(
-            tzinfo=timezone.utc
-        )
+        failed_at = datetime.strptime(
+            str(data.get("failed_at")), "%Y-%m-%d %H:%M:%S"
+        ).replace(tzinfo=timezone.utc)
     return FailedJob(
         id=str(data.get("id")),
         connection=str(data.get("connection")),
@@ -287,9 +293,13 @@ class AsyncRedisFailedJobStore(AsyncFailedJobStore):
         self._key = app.keys.failed_jobs_list()
         self._redis: redis.Redis = app.connection(app.config.queue_connection)
 
-    async def log(self, connection: str, queue: str, payload: bytes, exception: str) -> str:
+    async def log(
+        self, connection: str, queue: str, payload: bytes, exception: str
+    ) -> str:
         """``LPUSH`` the entry; returns its id."""
-        job = FailedJob(_payload_uuid(payload), connection, queue, payload, exception, _now())
+        job = FailedJob(
+            _payload_uuid(payload), connection, queue, payload, exception, _now()
+        )
         await self._redis.lpush(self._key, _entry_json(job))
         return job.id
 
@@ -345,7 +355,11 @@ class AsyncFileFailedJobStore(AsyncFailedJobStore):
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], app: AsyncLaravel | None = None, *, limit: int = 100
+        self,
+        path: str | os.PathLike[str],
+        app: AsyncLaravel | None = None,
+        *,
+        limit: int = 100,
     ) -> None:
         super().__init__(app)
         self.path = Path(path)
@@ -362,7 +376,9 @@ class AsyncFileFailedJobStore(AsyncFailedJobStore):
             data = json.loads(content)
         except ValueError:
             return []
-        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+        return (
+            [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+        )
 
     def _write(self, jobs: list[dict[str, Any]]) -> None:
         # file_put_contents(path, json_encode($jobs, JSON_PRETTY_PRINT))
@@ -401,9 +417,13 @@ class AsyncFileFailedJobStore(AsyncFailedJobStore):
         with self._flock():
             return fn()
 
-    async def log(self, connection: str, queue: str, payload: bytes, exception: str) -> str:
+    async def log(
+        self, connection: str, queue: str, payload: bytes, exception: str
+    ) -> str:
         """Prepend an entry (``array_unshift``) and keep the newest ``limit``."""
-        job = FailedJob(_payload_uuid(payload), connection, queue, payload, exception, _now())
+        job = FailedJob(
+            _payload_uuid(payload), connection, queue, payload, exception, _now()
+        )
 
         def write() -> None:
             entry = json.loads(_entry_json(job))
@@ -433,7 +453,9 @@ class AsyncFileFailedJobStore(AsyncFailedJobStore):
 
         def prune() -> int:
             jobs = self._read()
-            kept = [j for j in jobs if not int(j.get("failed_at_timestamp", 0)) <= cutoff]
+            kept = [
+                j for j in jobs if not int(j.get("failed_at_timestamp", 0)) <= cutoff
+            ]
             self._write(kept)
             return len(jobs) - len(kept)
 
@@ -475,21 +497,28 @@ class _Database:
             import sqlite3
 
             path = unquote(p.path)
-            if path.startswith("/") and p.netloc == "" and self.url.startswith("sqlite:///"):
+            if (
+                path.startswith("/")
+                and p.netloc == ""
+                and self.url.startswith("sqlite:///")
+            ):
                 path = path[1:] if path[1:] == ":memory:" else path
             return sqlite3.connect(path or ":memory:", timeout=10)
         if self.kind == "postgres":
             try:
                 import psycopg
             except ImportError as exc:
-                raise MissingExtraError("the PostgreSQL failed-job store", "postgres",
-                                        "psycopg") from exc
+                raise MissingExtraError(
+                    "the PostgreSQL failed-job store", "postgres", "psycopg"
+                ) from exc
             url = self.url.replace(f"{p.scheme}://", "postgresql://", 1)
             return psycopg.connect(url)
         try:
             pymysql = importlib.import_module("pymysql")
         except ImportError as exc:
-            raise MissingExtraError("the MySQL failed-job store", "mysql", "pymysql") from exc
+            raise MissingExtraError(
+                "the MySQL failed-job store", "mysql", "pymysql"
+            ) from exc
         query = dict(parse_qsl(p.query))
         kwargs: dict[str, Any] = {
             "host": p.hostname or "127.0.0.1",
@@ -522,8 +551,10 @@ class _Database:
 
     def quote(self, name: str) -> str:
         if not name.replace("_", "").replace(".", "").isalnum():
-            raise ConfigError(f"table name {name!r} is not a plain identifier",
-                              variable="failed_table")
+            raise ConfigError(
+                f"table name {name!r} is not a plain identifier",
+                variable="failed_table",
+            )
         q = "`" if self.kind == "mysql" else '"'
         return ".".join(q + part + q for part in name.split("."))
 
@@ -591,9 +622,13 @@ class AsyncDatabaseFailedJobStore(AsyncFailedJobStore):
             )
         return uuid
 
-    async def log(self, connection: str, queue: str, payload: bytes, exception: str) -> str:
+    async def log(
+        self, connection: str, queue: str, payload: bytes, exception: str
+    ) -> str:
         """``insert`` a row (``failed_at`` = now, UTC); returns the uuid."""
-        return await _backend.run_blocking(self._log, connection, queue, payload, exception)
+        return await _backend.run_blocking(
+            self._log, connection, queue, payload, exception
+        )
 
     def _select(self, where: str = "", args: tuple[Any, ...] = ()) -> list[FailedJob]:
         with self._db.cursor() as cur:
@@ -612,7 +647,9 @@ class AsyncDatabaseFailedJobStore(AsyncFailedJobStore):
                     id=str(uuid),
                     connection=str(connection),
                     queue=str(queue),
-                    payload=payload.encode("utf-8") if isinstance(payload, str) else bytes(payload),
+                    payload=payload.encode("utf-8")
+                    if isinstance(payload, str)
+                    else bytes(payload),
                     exception=str(exception),
                     failed_at=failed_at.replace(tzinfo=timezone.utc),
                 )
@@ -638,7 +675,9 @@ class AsyncDatabaseFailedJobStore(AsyncFailedJobStore):
     async def forget(self, id: str) -> bool:
         """``delete ... where uuid = ?``."""
         ph = self._db.placeholder
-        return await _backend.run_blocking(self._delete, f" where uuid = {ph}", (id,)) > 0
+        return (
+            await _backend.run_blocking(self._delete, f" where uuid = {ph}", (id,)) > 0
+        )
 
     async def flush(self, hours: int | None = None) -> int:
         """Delete every row, or those with ``failed_at`` more than ``hours`` ago."""
@@ -647,7 +686,9 @@ class AsyncDatabaseFailedJobStore(AsyncFailedJobStore):
         cutoff = (_now() - timedelta(hours=hours)).replace(tzinfo=None)
         ph = self._db.placeholder
         return await _backend.run_blocking(
-            self._delete, f" where failed_at <= {ph}", (cutoff.strftime("%Y-%m-%d %H:%M:%S"),)
+            self._delete,
+            f" where failed_at <= {ph}",
+            (cutoff.strftime("%Y-%m-%d %H:%M:%S"),),
         )
 
 
@@ -663,7 +704,9 @@ def failed_job_store(app: AsyncLaravel) -> AsyncFailedJobStore:
                 "(e.g. postgresql://user@127.0.0.1:5432/app)",
                 variable="failed_database_url",
             )
-        return AsyncDatabaseFailedJobStore(cfg.failed_database_url, cfg.failed_table, app)
+        return AsyncDatabaseFailedJobStore(
+            cfg.failed_database_url, cfg.failed_table, app
+        )
     if driver == "file":
         path = cfg.failed_path or "storage/framework/cache/failed-jobs.json"
         return AsyncFileFailedJobStore(path, app)
@@ -671,5 +714,7 @@ def failed_job_store(app: AsyncLaravel) -> AsyncFailedJobStore:
         return AsyncRedisFailedJobStore(app)
     if driver == "null":
         return AsyncNullFailedJobStore(app)
-    raise ConfigError(f"failed-job driver {cfg.failed_driver!r} is not supported",
-                      variable="failed_driver")
+    raise ConfigError(
+        f"failed-job driver {cfg.failed_driver!r} is not supported",
+        variable="failed_driver",
+    )

@@ -106,7 +106,9 @@ class AsyncLock:
                 self._key, self._packed_owner, ex=self.seconds, nx=True
             )
         else:
-            ok = await self._client.setnx(self._key, self._packed_owner)
+            ok = await self._client.execute_command(  # type: ignore[no-untyped-call]
+                "SETNX", self._key, self._packed_owner
+            )
         self._held = bool(ok)
         return self._held
 
@@ -206,7 +208,7 @@ class AsyncLock:
         raw = await self._client.get(self._key)
         if raw is None:
             return None
-        return self._codec.unpack_member(raw)
+        return self._codec.unpack_member(raw)  # type: ignore[arg-type]
 
     async def is_owned_by_current_process(self) -> bool:
         """Whether Redis holds this lock's owner (``isOwnedByCurrentProcess()``)."""

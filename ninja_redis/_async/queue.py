@@ -95,7 +95,9 @@ class AsyncQueue:
         self.config = app.config
         self._keys = app.keys
         self._builder = PayloadBuilder(
-            self.config.laravel_version, horizon=self.config.horizon
+            self.config.laravel_version,
+            encrypter=app.encrypter if self.config.app_key else None,
+            horizon=self.config.horizon,
         )
         self._client: redis.Redis | None = None
         self._script_cache: dict[str, Any] = {}
@@ -139,7 +141,6 @@ class AsyncQueue:
         if php_job.encrypted and self._builder.encrypter is None:
             self._builder.encrypter = self._app.encrypter
         return self._builder.build(php_job, delay=delay)
-
 
     def _plan(
         self, job: Any, queue: str | None, delay: Delay | None, data: Any
@@ -303,7 +304,7 @@ class AsyncQueue:
                     pipe.set(key, random_id(16), ex=seconds, nx=True)
                 else:
                     pipe.set(key, random_id(16), nx=True)
-            for i, ok in zip(uniques, await pipe.execute()):
+            for i, ok in zip(uniques, await pipe.execute(), strict=True):
                 if not ok:
                     skip.add(i)
         groups: dict[bytes, tuple[QueueKeys, list[bytes]]] = {}
@@ -370,9 +371,7 @@ class AsyncQueue:
                 names.add(name)
         return sorted(names)
 
-    async def sizes(
-        self, queues: Sequence[str] | None = None
-    ) -> dict[str, QueueSizes]:
+    async def sizes(self, queues: Sequence[str] | None = None) -> dict[str, QueueSizes]:
         """:class:`QueueSizes` per queue, in one round trip (all queues found by
         :meth:`queues` when ``queues`` is ``None``)."""
         names = list(queues) if queues is not None else await self.queues()
@@ -445,8 +444,8 @@ class AsyncQueue:
         if state not in ("delayed", "reserved"):
             raise ValueError("state must be 'pending', 'delayed' or 'reserved'")
         key = keys.delayed if state == "delayed" else keys.reserved
-        rows = await self.redis.zrange(key, offset, stop, withscores=True)
-        return [self._entry(name, state, to_bytes(m), float(s)) for m, s in rows]
+        rows: list[Any] = await self.redis.zrange(key, offset, stop, withscores=True)
+        return [self._entry(name, state, to_bytes(r[0]), float(r[1])) for r in rows]
 
     async def find(
         self, job_id: str, queue: str | None = None, *, batch: int = 1000

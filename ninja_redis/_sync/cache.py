@@ -237,7 +237,7 @@ class Repository:
             lock = self._cache.lock(
                 _FLEXIBLE_LOCK + to_bytes(key), lock_seconds, lock_owner
             )
-            lock.get(body)
+            lock.get(body)  # type: ignore[arg-type,unused-ignore]
 
         cache = self._cache
         handle = spawn(refresh)
@@ -303,7 +303,7 @@ class Cache(Repository):
 
     def _seconds(self, ttl: Seconds) -> int | None:
         if type(ttl) is int:
-            return ttl if ttl > 0 else 0  # type: ignore[operator,return-value]
+            return ttl if ttl > 0 else 0  # type: ignore[operator,unused-ignore]
         return ttl_seconds(ttl, self._version)
 
     def _decode(
@@ -320,7 +320,7 @@ class Cache(Repository):
     def _read(
         self, full: bytes, default: Any, on_corrupt: OnCorrupt | None
     ) -> Any:
-        raw = self._redis.get(full)
+        raw: bytes | None = self._redis.get(full)  # type: ignore[assignment]
         if raw is None:
             return default
         return self._decode(full, raw, default, on_corrupt)
@@ -334,7 +334,7 @@ class Cache(Repository):
     ) -> dict[Key, Any]:
         if not fulls:
             return {}
-        raws = self._redis.mget(fulls)
+        raws: list[bytes | None] = self._redis.mget(fulls)  # type: ignore[assignment]
         out: dict[Key, Any] = {}
         for name, full, raw in zip(names, fulls, raws, strict=True):
             d = None if defaults is None else defaults[name]
@@ -377,7 +377,7 @@ class Cache(Repository):
         ``default`` with ``on_corrupt="default"``).
         """
         full = self._keys.cache(key)
-        raw = self._redis.get(full)
+        raw: bytes | None = self._redis.get(full)  # type: ignore[assignment]
         if raw is None:
             return default
         try:
@@ -424,9 +424,13 @@ class Cache(Repository):
         full = self._keys.cache(key)
         if seconds is None:
             return bool(self._redis.set(full, self._dumps(value)))
-        if seconds <= 0:  # type: ignore[operator]
+        if seconds <= 0:
             return bool(self._redis.delete(full))
-        return bool(self._redis.setex(full, seconds, self._dumps(value)))  # type: ignore[arg-type]
+        return bool(
+            self._redis.execute_command(  # type: ignore[no-untyped-call]
+                "SETEX", full, seconds, self._dumps(value)
+            )
+        )
 
     def put_many(self, values: Mapping[Key, Any], ttl: Seconds = None) -> bool:
         """Store several values (``Cache::putMany()``) in one round trip.
@@ -450,7 +454,7 @@ class Cache(Repository):
                     pipe.set(cache_key(k), dumps(v))
             else:
                 for k, v in values.items():
-                    pipe.setex(cache_key(k), seconds, dumps(v))
+                    pipe.execute_command("SETEX", cache_key(k), seconds, dumps(v))  # type: ignore[no-untyped-call,unused-ignore]
             results = pipe.execute()
         return all(results)
 
@@ -768,7 +772,7 @@ class TaggedCache(Repository):
                 score = int(wall_time()) + seconds
                 for full, member, name in zip(fulls, members, names, strict=True):
                     self._index(pipe, member, score)
-                    pipe.setex(full, seconds, dumps(values[name]))
+                    pipe.execute_command("SETEX", full, seconds, dumps(values[name]))  # type: ignore[no-untyped-call,unused-ignore]
             results = pipe.execute()
         if seconds is not None and seconds <= 0:
             return bool(results[-1]) if len(names) == 1 else True
@@ -849,7 +853,7 @@ class TaggedCache(Repository):
                     key, cursor, match=b"*", count=_CHUNK
                 )
                 raws = list(found)
-            out.extend(to_bytes(unpack(m)) for m in raws)
+            out.extend(to_bytes(unpack(m)) for m in raws)  # type: ignore[arg-type]
             if not cursor:
                 return out
 

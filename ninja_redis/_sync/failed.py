@@ -176,7 +176,9 @@ class FailedJobStore:
     def __init__(self, app: Laravel | None = None) -> None:
         self._app = app
 
-    def log(self, connection: str, queue: str, payload: bytes, exception: str) -> str:
+    def log(
+        self, connection: str, queue: str, payload: bytes, exception: str
+    ) -> str:
         """Record a failed job; returns its id (the payload's uuid)."""
         raise NotImplementedError
 
@@ -210,9 +212,11 @@ class FailedJobStore:
         if job is None:
             return None
         if self._app is None:
-            raise ConfigError("retry() needs the store to be created with an app", variable="app")
+            raise ConfigError(
+                "retry() needs the store to be created with an app", variable="app"
+            )
         payload = retry_payload(job.payload)
-        self._app.queue.push_raw(payload, queue=job.queue)
+        self._app.queue.push_raw(payload, queue=job.queue, validate=False)
         self.forget(id)
         try:
             job_id = json.loads(payload).get("id")
@@ -224,7 +228,9 @@ class FailedJobStore:
 class NullFailedJobStore(FailedJobStore):
     """The ``null`` driver: failed jobs are discarded (as ``QUEUE_FAILED_DRIVER=null``)."""
 
-    def log(self, connection: str, queue: str, payload: bytes, exception: str) -> str:
+    def log(
+        self, connection: str, queue: str, payload: bytes, exception: str
+    ) -> str:
         """Discard the job; returns its uuid."""
         return _payload_uuid(payload)
 
@@ -262,9 +268,9 @@ def _entry_from(data: dict[str, Any]) -> FailedJob:
     if isinstance(ts, (int, float)):
         failed_at = datetime.fromtimestamp(int(ts), tz=timezone.utc)
     else:
-        failed_at = datetime.strptime(str(data.get("failed_at")), "%Y-%m-%d %H:%M:%S").replace(
-            tzinfo=timezone.utc
-        )
+        failed_at = datetime.strptime(
+            str(data.get("failed_at")), "%Y-%m-%d %H:%M:%S"
+        ).replace(tzinfo=timezone.utc)
     return FailedJob(
         id=str(data.get("id")),
         connection=str(data.get("connection")),
@@ -288,9 +294,13 @@ class RedisFailedJobStore(FailedJobStore):
         self._key = app.keys.failed_jobs_list()
         self._redis: redis.Redis = app.connection(app.config.queue_connection)
 
-    def log(self, connection: str, queue: str, payload: bytes, exception: str) -> str:
+    def log(
+        self, connection: str, queue: str, payload: bytes, exception: str
+    ) -> str:
         """``LPUSH`` the entry; returns its id."""
-        job = FailedJob(_payload_uuid(payload), connection, queue, payload, exception, _now())
+        job = FailedJob(
+            _payload_uuid(payload), connection, queue, payload, exception, _now()
+        )
         self._redis.lpush(self._key, _entry_json(job))
         return job.id
 
@@ -346,7 +356,11 @@ class FileFailedJobStore(FailedJobStore):
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], app: Laravel | None = None, *, limit: int = 100
+        self,
+        path: str | os.PathLike[str],
+        app: Laravel | None = None,
+        *,
+        limit: int = 100,
     ) -> None:
         super().__init__(app)
         self.path = Path(path)
@@ -363,7 +377,9 @@ class FileFailedJobStore(FailedJobStore):
             data = json.loads(content)
         except ValueError:
             return []
-        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+        return (
+            [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+        )
 
     def _write(self, jobs: list[dict[str, Any]]) -> None:
         # file_put_contents(path, json_encode($jobs, JSON_PRETTY_PRINT))
@@ -402,9 +418,13 @@ class FileFailedJobStore(FailedJobStore):
         with self._flock():
             return fn()
 
-    def log(self, connection: str, queue: str, payload: bytes, exception: str) -> str:
+    def log(
+        self, connection: str, queue: str, payload: bytes, exception: str
+    ) -> str:
         """Prepend an entry (``array_unshift``) and keep the newest ``limit``."""
-        job = FailedJob(_payload_uuid(payload), connection, queue, payload, exception, _now())
+        job = FailedJob(
+            _payload_uuid(payload), connection, queue, payload, exception, _now()
+        )
 
         def write() -> None:
             entry = json.loads(_entry_json(job))
@@ -434,7 +454,9 @@ class FileFailedJobStore(FailedJobStore):
 
         def prune() -> int:
             jobs = self._read()
-            kept = [j for j in jobs if not int(j.get("failed_at_timestamp", 0)) <= cutoff]
+            kept = [
+                j for j in jobs if not int(j.get("failed_at_timestamp", 0)) <= cutoff
+            ]
             self._write(kept)
             return len(jobs) - len(kept)
 
@@ -476,21 +498,28 @@ class _Database:
             import sqlite3
 
             path = unquote(p.path)
-            if path.startswith("/") and p.netloc == "" and self.url.startswith("sqlite:///"):
+            if (
+                path.startswith("/")
+                and p.netloc == ""
+                and self.url.startswith("sqlite:///")
+            ):
                 path = path[1:] if path[1:] == ":memory:" else path
             return sqlite3.connect(path or ":memory:", timeout=10)
         if self.kind == "postgres":
             try:
                 import psycopg
             except ImportError as exc:
-                raise MissingExtraError("the PostgreSQL failed-job store", "postgres",
-                                        "psycopg") from exc
+                raise MissingExtraError(
+                    "the PostgreSQL failed-job store", "postgres", "psycopg"
+                ) from exc
             url = self.url.replace(f"{p.scheme}://", "postgresql://", 1)
             return psycopg.connect(url)
         try:
             pymysql = importlib.import_module("pymysql")
         except ImportError as exc:
-            raise MissingExtraError("the MySQL failed-job store", "mysql", "pymysql") from exc
+            raise MissingExtraError(
+                "the MySQL failed-job store", "mysql", "pymysql"
+            ) from exc
         query = dict(parse_qsl(p.query))
         kwargs: dict[str, Any] = {
             "host": p.hostname or "127.0.0.1",
@@ -523,8 +552,10 @@ class _Database:
 
     def quote(self, name: str) -> str:
         if not name.replace("_", "").replace(".", "").isalnum():
-            raise ConfigError(f"table name {name!r} is not a plain identifier",
-                              variable="failed_table")
+            raise ConfigError(
+                f"table name {name!r} is not a plain identifier",
+                variable="failed_table",
+            )
         q = "`" if self.kind == "mysql" else '"'
         return ".".join(q + part + q for part in name.split("."))
 
@@ -592,9 +623,13 @@ class DatabaseFailedJobStore(FailedJobStore):
             )
         return uuid
 
-    def log(self, connection: str, queue: str, payload: bytes, exception: str) -> str:
+    def log(
+        self, connection: str, queue: str, payload: bytes, exception: str
+    ) -> str:
         """``insert`` a row (``failed_at`` = now, UTC); returns the uuid."""
-        return _backend.run_blocking(self._log, connection, queue, payload, exception)
+        return _backend.run_blocking(
+            self._log, connection, queue, payload, exception
+        )
 
     def _select(self, where: str = "", args: tuple[Any, ...] = ()) -> list[FailedJob]:
         with self._db.cursor() as cur:
@@ -613,7 +648,9 @@ class DatabaseFailedJobStore(FailedJobStore):
                     id=str(uuid),
                     connection=str(connection),
                     queue=str(queue),
-                    payload=payload.encode("utf-8") if isinstance(payload, str) else bytes(payload),
+                    payload=payload.encode("utf-8")
+                    if isinstance(payload, str)
+                    else bytes(payload),
                     exception=str(exception),
                     failed_at=failed_at.replace(tzinfo=timezone.utc),
                 )
@@ -639,7 +676,9 @@ class DatabaseFailedJobStore(FailedJobStore):
     def forget(self, id: str) -> bool:
         """``delete ... where uuid = ?``."""
         ph = self._db.placeholder
-        return _backend.run_blocking(self._delete, f" where uuid = {ph}", (id,)) > 0
+        return (
+            _backend.run_blocking(self._delete, f" where uuid = {ph}", (id,)) > 0
+        )
 
     def flush(self, hours: int | None = None) -> int:
         """Delete every row, or those with ``failed_at`` more than ``hours`` ago."""
@@ -648,7 +687,9 @@ class DatabaseFailedJobStore(FailedJobStore):
         cutoff = (_now() - timedelta(hours=hours)).replace(tzinfo=None)
         ph = self._db.placeholder
         return _backend.run_blocking(
-            self._delete, f" where failed_at <= {ph}", (cutoff.strftime("%Y-%m-%d %H:%M:%S"),)
+            self._delete,
+            f" where failed_at <= {ph}",
+            (cutoff.strftime("%Y-%m-%d %H:%M:%S"),),
         )
 
 
@@ -664,7 +705,9 @@ def failed_job_store(app: Laravel) -> FailedJobStore:
                 "(e.g. postgresql://user@127.0.0.1:5432/app)",
                 variable="failed_database_url",
             )
-        return DatabaseFailedJobStore(cfg.failed_database_url, cfg.failed_table, app)
+        return DatabaseFailedJobStore(
+            cfg.failed_database_url, cfg.failed_table, app
+        )
     if driver == "file":
         path = cfg.failed_path or "storage/framework/cache/failed-jobs.json"
         return FileFailedJobStore(path, app)
@@ -672,5 +715,7 @@ def failed_job_store(app: Laravel) -> FailedJobStore:
         return RedisFailedJobStore(app)
     if driver == "null":
         return NullFailedJobStore(app)
-    raise ConfigError(f"failed-job driver {cfg.failed_driver!r} is not supported",
-                      variable="failed_driver")
+    raise ConfigError(
+        f"failed-job driver {cfg.failed_driver!r} is not supported",
+        variable="failed_driver",
+    )

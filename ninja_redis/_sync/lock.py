@@ -107,7 +107,9 @@ class Lock:
                 self._key, self._packed_owner, ex=self.seconds, nx=True
             )
         else:
-            ok = self._client.setnx(self._key, self._packed_owner)
+            ok = self._client.execute_command(  # type: ignore[no-untyped-call]
+                "SETNX", self._key, self._packed_owner
+            )
         self._held = bool(ok)
         return self._held
 
@@ -207,7 +209,7 @@ class Lock:
         raw = self._client.get(self._key)
         if raw is None:
             return None
-        return self._codec.unpack_member(raw)
+        return self._codec.unpack_member(raw)  # type: ignore[arg-type]
 
     def is_owned_by_current_process(self) -> bool:
         """Whether Redis holds this lock's owner (``isOwnedByCurrentProcess()``)."""

@@ -96,7 +96,9 @@ class Queue:
         self.config = app.config
         self._keys = app.keys
         self._builder = PayloadBuilder(
-            self.config.laravel_version, horizon=self.config.horizon
+            self.config.laravel_version,
+            encrypter=app.encrypter if self.config.app_key else None,
+            horizon=self.config.horizon,
         )
         self._client: redis.Redis | None = None
         self._script_cache: dict[str, Any] = {}
@@ -140,7 +142,6 @@ class Queue:
         if php_job.encrypted and self._builder.encrypter is None:
             self._builder.encrypter = self._app.encrypter
         return self._builder.build(php_job, delay=delay)
-
 
     def _plan(
         self, job: Any, queue: str | None, delay: Delay | None, data: Any
@@ -304,7 +305,7 @@ class Queue:
                     pipe.set(key, random_id(16), ex=seconds, nx=True)
                 else:
                     pipe.set(key, random_id(16), nx=True)
-            for i, ok in zip(uniques, pipe.execute()):
+            for i, ok in zip(uniques, pipe.execute(), strict=True):
                 if not ok:
                     skip.add(i)
         groups: dict[bytes, tuple[QueueKeys, list[bytes]]] = {}
@@ -371,9 +372,7 @@ class Queue:
                 names.add(name)
         return sorted(names)
 
-    def sizes(
-        self, queues: Sequence[str] | None = None
-    ) -> dict[str, QueueSizes]:
+    def sizes(self, queues: Sequence[str] | None = None) -> dict[str, QueueSizes]:
         """:class:`QueueSizes` per queue, in one round trip (all queues found by
         :meth:`queues` when ``queues`` is ``None``)."""
         names = list(queues) if queues is not None else self.queues()
@@ -446,8 +445,8 @@ class Queue:
         if state not in ("delayed", "reserved"):
             raise ValueError("state must be 'pending', 'delayed' or 'reserved'")
         key = keys.delayed if state == "delayed" else keys.reserved
-        rows = self.redis.zrange(key, offset, stop, withscores=True)
-        return [self._entry(name, state, to_bytes(m), float(s)) for m, s in rows]
+        rows: list[Any] = self.redis.zrange(key, offset, stop, withscores=True)
+        return [self._entry(name, state, to_bytes(r[0]), float(r[1])) for r in rows]
 
     def find(
         self, job_id: str, queue: str | None = None, *, batch: int = 1000

@@ -70,7 +70,7 @@ class SessionStore:
     .. versionadded:: 0.1
     """
 
-    def __init__(self, app: Laravel) -> None:
+    def __init__(self, app: Laravel, *, cookie_cache_size: int = 1024) -> None:
         cfg = app.config
         self._app = app
         self._keys = app.keys
@@ -86,6 +86,9 @@ class SessionStore:
         self._codec: LaravelCacheCodec | None = None
         self._client: redis.Redis | None = None
         self._cas: Any = None
+        #: verified cookie value -> session id (only successes; bounded, FIFO eviction)
+        self._verified: dict[str | bytes, str] = {}
+        self.cookie_cache_size = cookie_cache_size
 
     # ------------------------------------------------------------------ plumbing
 
@@ -150,8 +153,7 @@ class SessionStore:
             value = self._encrypter().decrypt(payload)
         except DecryptError as exc:
             raise DecryptError(
-                f"the encrypted session under key {key!r} cannot be decrypted "
-                f"({exc})",
+                f"the encrypted session under key {key!r} cannot be decrypted ({exc})",
                 None,
             ) from None
         if isinstance(value, str):
@@ -208,7 +210,9 @@ class SessionStore:
             fields[b"user_agent"] = session.user_agent.encode()
         return fields
 
-    def _from_hash(self, session_id: str, fields: Mapping[bytes, bytes]) -> Session | None:
+    def _from_hash(
+        self, session_id: str, fields: Mapping[bytes, bytes]
+    ) -> Session | None:
         key = self._keys.session_hash(session_id)
         data = fields.get(b"data")
         if data is None:
@@ -231,7 +235,9 @@ class SessionStore:
         session = Session(session_id, attributes, exists=True, original=data)
         ip, agent = fields.get(b"ip_address"), fields.get(b"user_agent")
         session.ip_address = ip.decode("utf-8", "replace") if ip is not None else None
-        session.user_agent = agent.decode("utf-8", "replace") if agent is not None else None
+        session.user_agent = (
+            agent.decode("utf-8", "replace") if agent is not None else None
+        )
         return session
 
     # ------------------------------------------------------------------- reading
@@ -265,15 +271,31 @@ class SessionStore:
         ``None`` for a missing, forged, tampered or foreign cookie; with
         ``strict=True`` those raise :class:`~ninja_redis.exceptions.DecryptError`
         (``None`` still means "no cookie").
+
+        A browser sends the same cookie value until the app sets a new one, so the
+        ids of the last ``cookie_cache_size`` (1024) *verified* cookie values are kept
+        in memory and such a value is not decrypted again (the mapping cannot change
+        while the keys stay the same). Failures are never cached. Pass
+        ``cookie_cache_size=0`` to :class:`SessionStore` to turn this off.
         """
-        if cookie_value is None or cookie_value == "" or cookie_value == b"":
+        if not cookie_value:
             return None
+        cached = self._verified.get(cookie_value)
+        if cached is not None:
+            return cached
         try:
-            return self._cookies().session_id_from_cookie(cookie_value, self.cookie_name)
+            session_id = self._cookies().session_id_from_cookie(
+                cookie_value, self.cookie_name
+            )
         except DecryptError:
             if strict:
                 raise
             return None
+        if self.cookie_cache_size > 0:
+            if len(self._verified) >= self.cookie_cache_size:
+                self._verified.pop(next(iter(self._verified)), None)
+            self._verified[cookie_value] = session_id
+        return session_id
 
     def from_cookie(
         self, cookie_value: str | bytes | None, *, strict: bool = False
@@ -297,8 +319,9 @@ class SessionStore:
         except (UnserializeError, DecryptError):
             return None
 
-    def from_header(self, cookie_header: str | bytes | None, *,
-                          strict: bool = False) -> Session | None:
+    def from_header(
+        self, cookie_header: str | bytes | None, *, strict: bool = False
+    ) -> Session | None:
         """Like :meth:`from_cookie`, given a whole ``Cookie:`` request header."""
         if not cookie_header:
             return None
@@ -307,7 +330,9 @@ class SessionStore:
         value = parse_cookie_header(cookie_header).get(self.cookie_name)
         return self.from_cookie(value, strict=strict)
 
-    def from_request(self, request: Any, *, strict: bool = False) -> Session | None:
+    def from_request(
+        self, request: Any, *, strict: bool = False
+    ) -> Session | None:
         """Like :meth:`from_cookie`, given a request-like object.
 
         Accepts an ASGI scope, a WSGI environ, an object with a ``cookies`` or
@@ -351,8 +376,9 @@ class SessionStore:
 
     # ------------------------------------------------------------------- writing
 
-    def save(self, session: Session, *, age_flash: bool = True,
-                   if_unchanged: bool = False) -> None:
+    def save(
+        self, session: Session, *, age_flash: bool = True, if_unchanged: bool = False
+    ) -> None:
         """Write the session like ``Store::save()``: age the flash data, then SETEX.
 
         Last writer wins, exactly like Laravel: a change another process saved after
@@ -474,8 +500,9 @@ class SessionStore:
 
     # ----------------------------------------------------------- auth helpers
 
-    def set_password_hash(self, session: Session, password_hash: str,
-                          guard: str = "web") -> None:
+    def set_password_hash(
+        self, session: Session, password_hash: str, guard: str = "web"
+    ) -> None:
         """Store ``password_hash_{guard}`` as ``AuthenticateSession`` does.
 
         12.45+: hex HMAC-SHA256 of the hash keyed with the literal ``APP_KEY``; older
@@ -487,8 +514,9 @@ class SessionStore:
             value = password_hash
         session.put(f"password_hash_{guard}", value)
 
-    def password_hash_matches(self, session: Session, password_hash: str,
-                              guard: str = "web") -> bool:
+    def password_hash_matches(
+        self, session: Session, password_hash: str, guard: str = "web"
+    ) -> bool:
         """Is the session's ``password_hash_{guard}`` that of ``password_hash``?
 
         Accepts both the raw and the 12.45+ HMAC form (constant-time).

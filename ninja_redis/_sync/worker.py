@@ -107,7 +107,9 @@ class _Script:
         self.text = _scripts.load(name)
         self.sha = hashlib.sha1(self.text.encode("utf-8")).hexdigest()
 
-    def __call__(self, client: redis.Redis, keys: list[bytes], args: list[Any]) -> Any:
+    def __call__(
+        self, client: redis.Redis, keys: list[bytes], args: list[Any]
+    ) -> Any:
         try:
             return client.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:
@@ -248,7 +250,8 @@ class Job:
         self.is_released = True
         available_at = int(_backend.wall_time()) + int(delay)
         _RELEASE(
-            self._worker._client, [self.keys.delayed, self.keys.reserved],
+            self._worker._client,
+            [self.keys.delayed, self.keys.reserved],
             [self.reserved, available_at],
         )
         self._runner.result.released += 1
@@ -285,6 +288,7 @@ class _Runner:
     result: WorkerResult
     pending: list[Job] = field(default_factory=list)
     secondary_queue_had_job: bool = False
+    buffer: list[Job] = field(default_factory=list)
 
 
 class Worker:
@@ -299,6 +303,11 @@ class Worker:
     :class:`Worker`), each runner behaving like one Laravel worker process.
     ``failer``: the failed-job store (default: the one the config names).
     ``connection_name``: the queue connection name recorded with failed jobs (``redis``).
+    ``prefetch``: jobs each runner reserves per round trip (default 1 = Laravel's exact
+    behaviour). With ``prefetch=k`` the pop script runs k times in the same pipeline and
+    the jobs are run one after the other: each is reserved (``now + retry_after``) when
+    popped, as if k Laravel workers had popped it, so keep ``k * job time`` well below
+    ``retry_after``; jobs already reserved are still run after a stop request.
 
     Register handlers with :meth:`handler`, then :meth:`run`.
     """
@@ -322,16 +331,22 @@ class Worker:
         rest: float = 0,
         failer: FailedJobStore | None = None,
         connection_name: str = "redis",
+        prefetch: int = 1,
         handle_signals: bool = True,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+        if concurrency < 1 or prefetch < 1:
+            raise ValueError("concurrency and prefetch must be at least 1")
+        self.prefetch = prefetch
         self.app = app
         self.queues = list(queues or [app.config.queue])
         self.concurrency = concurrency
         self.sleep = sleep
-        self.block_for = app.config.queue_block_for if block_for is _CONFIG else block_for
-        self.retry_after = app.config.queue_retry_after if retry_after is _CONFIG else retry_after
+        self.block_for = (
+            app.config.queue_block_for if block_for is _CONFIG else block_for
+        )
+        self.retry_after = (
+            app.config.queue_retry_after if retry_after is _CONFIG else retry_after
+        )
         self.tries = tries
         self.backoff = backoff
         self.timeout = timeout
@@ -424,7 +439,9 @@ class Worker:
         returns why it stopped and counters. SIGTERM/SIGINT stop it gracefully: the running
         jobs finish, then it returns."""
         once = self.once if once is None else once
-        stop_when_empty = self.stop_when_empty if stop_when_empty is None else stop_when_empty
+        stop_when_empty = (
+            self.stop_when_empty if stop_when_empty is None else stop_when_empty
+        )
         max_jobs = self.max_jobs if max_jobs is None else max_jobs
         max_time = self.max_time if max_time is None else max_time
         self._stop_reason = None
@@ -432,7 +449,10 @@ class Worker:
         self._claimed = 0
         start = _backend.monotonic()
         total = WorkerResult(reason="stopped")
-        runners = [_Runner(WorkerResult(reason="")) for _ in range(1 if once else self.concurrency)]
+        runners = [
+            _Runner(WorkerResult(reason=""))
+            for _ in range(1 if once else self.concurrency)
+        ]
         restore = (
             _backend.install_signal_handlers(lambda signum: self.stop("signal"))
             if self.handle_signals
@@ -444,7 +464,10 @@ class Worker:
                 self.stop("once")
             else:
                 _backend.run_concurrently(
-                    [self._loop_fn(r, start, stop_when_empty, max_jobs, max_time) for r in runners]
+                    [
+                        self._loop_fn(r, start, stop_when_empty, max_jobs, max_time)
+                        for r in runners
+                    ]
                 )
         finally:
             restore()
@@ -471,23 +494,23 @@ class Worker:
         return loop
 
     def _run_once(self, runner: _Runner) -> None:
-        job = self._next_job(runner)
-        if job is not None:
+        jobs = self._next_jobs(runner, 1)
+        if jobs:
             runner.result.jobs += 1
-            self._process(job)
+            self._process(jobs[0])
         else:
             _backend.wait_event(self._stop_event, self.sleep)
 
-    def _claim(self, max_jobs: int | None) -> bool:
+    def _claim(self, max_jobs: int | None, want: int) -> int:
         with self._lock:
-            if max_jobs and self._claimed >= max_jobs:
-                return False
-            self._claimed += 1
-            return True
+            if max_jobs:
+                want = max(0, min(want, max_jobs - self._claimed))
+            self._claimed += want
+            return want
 
-    def _unclaim(self) -> None:
+    def _unclaim(self, count: int) -> None:
         with self._lock:
-            self._claimed -= 1
+            self._claimed -= count
 
     def _loop(
         self,
@@ -497,18 +520,28 @@ class Worker:
         max_jobs: int | None,
         max_time: float | None,
     ) -> None:
-        while self._stop_reason is None:
-            if not self._claim(max_jobs):
-                self.stop("max_jobs")
-                break
-            try:
-                job = self._next_job(runner)
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                # Worker::getNextJob(): report, sleep(1), keep going.
-                self._unclaim()
-                log.warning("could not pop a job: %s", exc)
-                _backend.wait_event(self._stop_event, 1)
-                continue
+        # Prefetched jobs are already reserved: they are run even after a stop request.
+        while self._stop_reason is None or runner.buffer:
+            job: Job | None = None
+            if runner.buffer:
+                job = runner.buffer.pop(0)
+            else:
+                want = self._claim(max_jobs, self.prefetch)
+                if want == 0:
+                    self.stop("max_jobs")
+                    break
+                try:
+                    jobs = self._next_jobs(runner, want)
+                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    # Worker::getNextJob(): report, sleep(1), keep going.
+                    self._unclaim(want)
+                    log.warning("could not pop a job: %s", exc)
+                    _backend.wait_event(self._stop_event, 1)
+                    continue
+                self._unclaim(want - len(jobs))
+                if jobs:
+                    job = jobs[0]
+                    runner.buffer.extend(jobs[1:])
             if job is not None:
                 runner.result.jobs += 1
                 try:
@@ -519,12 +552,10 @@ class Worker:
                 if self.rest > 0:
                     _backend.wait_event(self._stop_event, self.rest)
             else:
-                self._unclaim()
+                self._flush(runner)
                 if stop_when_empty:
-                    self._flush(runner)
                     self.stop("empty")
                     break
-                self._flush(runner)
                 _backend.wait_event(self._stop_event, self.sleep)
             if max_time and _backend.monotonic() - start >= max_time:
                 self.stop("max_time")
@@ -540,64 +571,97 @@ class Worker:
 
     # -------------------------------------------------------------------- pop
 
-    def _next_job(self, runner: _Runner) -> Job | None:
-        """``Worker::getNextJob()``: the first queue (in order) that yields a job."""
+    def _next_jobs(self, runner: _Runner, count: int) -> list[Job]:
+        """``Worker::getNextJob()``: the first queue (in order) that yields a job; with
+        ``prefetch`` up to ``count`` jobs of that queue."""
         for index, name in enumerate(self.queues):
-            job = self._pop(runner, name, index)
-            if job is not None:
-                return job
-        return None
+            jobs = self._pop(runner, name, index, count)
+            if jobs:
+                return jobs
+        return []
 
-    def _pop(self, runner: _Runner, name: str, index: int) -> Job | None:
+    def _pop(
+        self, runner: _Runner, name: str, index: int, count: int
+    ) -> list[Job]:
         keys = self._keys[name]
-        block = (not runner.secondary_queue_had_job and index == 0) if self._v11 else True
-        raw, reserved = self._migrate_and_pop(runner, keys)
-        if raw is None and self.block_for is not None and block:
+        block = (
+            (not runner.secondary_queue_had_job and index == 0) if self._v11 else True
+        )
+        popped = self._migrate_and_pop(runner, keys, count)
+        if not popped and self.block_for is not None and block:
             got = self._client.blpop([keys.notify], timeout=self.block_for)
             if got:
                 now = int(_backend.wall_time())
                 expiry = now + (self.retry_after or 0)
-                result = _POP(self._client, [keys.ready, keys.reserved, keys.notify],
-                                    [expiry])
-                raw, reserved = result[0] or None, result[1] or None
+                result = _POP(
+                    self._client, [keys.ready, keys.reserved, keys.notify], [expiry]
+                )
+                if result[0] and result[1]:
+                    popped = [(result[0], result[1])]
         if self._v11 and index == 0:
             runner.secondary_queue_had_job = False
-        if raw is None or reserved is None:
-            return None
+        if not popped:
+            return []
         if self._v11 and index > 0:
             runner.secondary_queue_had_job = True
-        job = Job(self, name, keys, raw, reserved, runner)
-        return job
+        return [
+            Job(self, name, keys, raw, reserved, runner)
+            for raw, reserved in popped
+        ]
 
     def _migrate_and_pop(
-        self, runner: _Runner, keys: QueueKeys
-    ) -> tuple[bytes | None, bytes | None]:
+        self, runner: _Runner, keys: QueueKeys, count: int = 1
+    ) -> list[tuple[bytes, bytes]]:
         for attempt in range(2):
             now = int(_backend.wall_time())
             pipe = self._client.pipeline(transaction=False)
             pending = runner.pending
             for job in pending:
                 pipe.zrem(job.keys.reserved, job.reserved)
-            pipe.evalsha(_MIGRATE.sha, 3, keys.delayed, keys.ready, keys.notify, now,
-                         *self._migrate_extra)
+            pipe.evalsha(
+                _MIGRATE.sha,
+                3,
+                keys.delayed,
+                keys.ready,
+                keys.notify,
+                now,
+                *self._migrate_extra,
+            )
             if self.retry_after is not None:
-                pipe.evalsha(_MIGRATE.sha, 3, keys.reserved, keys.ready, keys.notify, now,
-                             *self._migrate_extra)
-            pipe.evalsha(_POP.sha, 3, keys.ready, keys.reserved, keys.notify,
-                         now + (self.retry_after or 0))
+                pipe.evalsha(
+                    _MIGRATE.sha,
+                    3,
+                    keys.reserved,
+                    keys.ready,
+                    keys.notify,
+                    now,
+                    *self._migrate_extra,
+                )
+            for _ in range(count):
+                pipe.evalsha(
+                    _POP.sha,
+                    3,
+                    keys.ready,
+                    keys.reserved,
+                    keys.notify,
+                    now + (self.retry_after or 0),
+                )
             results = pipe.execute(raise_on_error=False)
             runner.pending = []
             if attempt == 0 and any(isinstance(r, NoScriptError) for r in results):
                 runner.pending = [
-                    job for job, r in zip(pending, results, strict=False) if isinstance(r, Exception)
+                    job
+                    for job, r in zip(pending, results, strict=False)
+                    if isinstance(r, Exception)
                 ]
                 self._load_scripts()
                 continue
             for r in results:
                 if isinstance(r, Exception):
                     raise r
-            popped = results[-1]
-            return popped[0] or None, popped[1] or None
+            return [
+                (p[0], p[1]) for p in results[len(results) - count :] if p[0] and p[1]
+            ]
         raise QueueError("the queue scripts could not be loaded")  # pragma: no cover
 
     def _load_scripts(self) -> None:
@@ -621,10 +685,12 @@ class Worker:
                 what = job.payload.command_name or job.payload.job
             except (KeyError, JobPayloadError):
                 what = "?"
-            job.fail(UnknownJob(
-                f"no handler is registered for job {what!r} (queue {job.queue!r}, "
-                f"key {job.keys.ready.decode('utf-8', 'replace')!r})"
-            ))
+            job.fail(
+                UnknownJob(
+                    f"no handler is registered for job {what!r} (queue {job.queue!r}, "
+                    f"key {job.keys.ready.decode('utf-8', 'replace')!r})"
+                )
+            )
             return
         now = int(_backend.wall_time())
         max_tries = self._max_tries(job)
@@ -634,7 +700,9 @@ class Worker:
         ):
             job.fail(self._max_attempts_exception(job))
             return
-        timeout = job.payload.timeout if job.payload.timeout is not None else self.timeout
+        timeout = (
+            job.payload.timeout if job.payload.timeout is not None else self.timeout
+        )
         try:
             _backend.run_with_timeout(self._handlers[name], job, timeout)
         except _backend.HandlerTimeout:
@@ -657,7 +725,8 @@ class Worker:
     def _handle_timeout(self, job: Job) -> None:
         """The ``SIGALRM`` handler of ``Worker::registerTimeoutHandler()``."""
         exc: MaxAttemptsExceeded = (
-            TimeoutExceeded(f"{job.name} has timed out.") if self._v10
+            TimeoutExceeded(f"{job.name} has timed out.")
+            if self._v10
             else self._max_attempts_exception(job)
         )
         log.warning("%r timed out", job)
@@ -679,7 +748,9 @@ class Worker:
             if not job.is_deleted and not job.is_released and not job.has_failed:
                 job.release(job.payload.backoff_for(job.attempts, self.backoff))
 
-    def _fail_if_will_exceed_max_attempts(self, job: Job, exc: BaseException) -> None:
+    def _fail_if_will_exceed_max_attempts(
+        self, job: Job, exc: BaseException
+    ) -> None:
         max_tries = self._max_tries(job)
         retry_until = job.payload.retry_until
         now = int(_backend.wall_time())
@@ -688,7 +759,9 @@ class Worker:
         if not retry_until and max_tries > 0 and job.attempts >= max_tries:
             job.fail(exc)
 
-    def _fail_if_will_exceed_max_exceptions(self, job: Job, exc: BaseException) -> None:
+    def _fail_if_will_exceed_max_exceptions(
+        self, job: Job, exc: BaseException
+    ) -> None:
         uuid = job.uuid
         max_exceptions = job.payload.max_exceptions
         if uuid is None or max_exceptions is None:

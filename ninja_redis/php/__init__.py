@@ -22,7 +22,7 @@ from typing import Any
 
 from . import _pure
 from ._dates import carbon, to_datetime
-from ._pure import format_float, normalize_allowed_classes
+from ._pure import format_float
 from ._types import (
     PhpEnum,
     PhpIncompleteClass,

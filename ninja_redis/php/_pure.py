@@ -178,7 +178,9 @@ def _needs_normalising(d: dict[Any, Any]) -> bool:
 
 def _class_bytes(name: str) -> bytes:
     if not isinstance(name, str):
-        raise SerializeError(f"class name must be a str, not {type(name).__name__}", name)
+        raise SerializeError(
+            f"class name must be a str, not {type(name).__name__}", name
+        )
     try:
         return name.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError as exc:
@@ -216,7 +218,9 @@ def dumps(value: Any) -> bytes:
             if _INT64_MIN <= v <= _INT64_MAX:
                 app(b"i:%d;" % v)
             else:
-                raise SerializeError(f"integer {v} is outside PHP's 64-bit int range", v)
+                raise SerializeError(
+                    f"integer {v} is outside PHP's 64-bit int range", v
+                )
         elif t is list or t is tuple:
             k = id(v)
             s = seen.get(k)
@@ -611,10 +615,7 @@ def _decode(
             count, brace = _uint_at(data, q, b":", start)
             pos = brace + 2
             close = pos + count
-            if (
-                data[brace + 1 : brace + 2] != b"{"
-                or data[close : close + 1] != b"}"
-            ):
+            if data[brace + 1 : brace + 2] != b"{" or data[close : close + 1] != b"}":
                 raise _err("malformed custom object data", data, start)
             payload = data[pos:close]
             v = (PhpSerializable if ok else PhpIncompleteSerializable)(cls, payload)

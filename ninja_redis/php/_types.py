@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 __all__ = [
     "PhpEnum",
@@ -21,7 +21,7 @@ __all__ = [
 
 #: A raw (mangled) property name: ``str`` (``"name"``, ``"\0*\0name"``,
 #: ``"\0Class\0name"``), ``int`` (``__serialize()`` arrays) or ``bytes`` (not UTF-8).
-PropertyKey = Union[str, int, bytes]
+PropertyKey: TypeAlias = str | int | bytes
 
 _PROTECTED = "\0*\0"
 

@@ -45,7 +45,9 @@ def _load_dump(client: redis_sync.Redis, data: dict[str, Any], prefix: str) -> N
             continue
         for e in db["keys"]:
             if e["type"] == "string":
-                client.set(prefix.encode() + raw(e["key"]), raw(e["value"]), ex=e["ttl"])
+                client.set(
+                    prefix.encode() + raw(e["key"]), raw(e["value"]), ex=e["ttl"]
+                )
 
 
 def _fixture_app(redis_url: str, prefix: str, data: dict[str, Any]) -> AsyncLaravel:
@@ -65,8 +67,13 @@ def _fixture_app(redis_url: str, prefix: str, data: dict[str, Any]) -> AsyncLara
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize(
     "scenario",
-    ["session_php", "session_json", "session_php_encrypted", "session_json_encrypted",
-     "session_login"],
+    [
+        "session_php",
+        "session_json",
+        "session_php_encrypted",
+        "session_json_encrypted",
+        "session_login",
+    ],
 )
 async def test_fixture_cookie_loads_fixture_session(
     redis_url: str, prefix: str, version: str, scenario: str
@@ -119,12 +126,15 @@ async def test_save_writes_laravel_value_and_ttl(
     key = (prefix + "laravel-cache-" + s.id).encode()
     assert app.sessions.key(s.id) == key
     value = redis_client.get(key)
-    assert value is not None and value.startswith(b's:')
-    assert value == wrap_cache_string(
-        b'a:5:{s:6:"_token";s:40:"' + s.token.encode() + b'";'  # type: ignore[union-attr]
-        b's:4:"cart";a:1:{i:0;a:2:{s:3:"sku";s:3:"A-1";s:3:"qty";i:2;}}'
-        b's:5:"theme";s:4:"dark";s:6:"status";s:6:"Saved!";'
-        b's:6:"_flash";a:2:{s:3:"new";a:0:{}s:3:"old";a:1:{i:0;s:6:"status";}}}'
+    assert value is not None and value.startswith(b"s:")
+    assert (
+        value
+        == wrap_cache_string(
+            b'a:5:{s:6:"_token";s:40:"' + s.token.encode() + b'";'  # type: ignore[union-attr]
+            b's:4:"cart";a:1:{i:0;a:2:{s:3:"sku";s:3:"A-1";s:3:"qty";i:2;}}'
+            b's:5:"theme";s:4:"dark";s:6:"status";s:6:"Saved!";'
+            b's:6:"_flash";a:2:{s:3:"new";a:0:{}s:3:"old";a:1:{i:0;s:6:"status";}}}'
+        )
     )
     assert 7190 <= redis_client.ttl(key) <= 7200
     loaded = await app.sessions.load(s.id)
@@ -152,9 +162,12 @@ async def test_session_connection_and_lifetime(redis_url: str, prefix: str) -> N
 async def test_round_trip_modes(
     redis_url: str, prefix: str, serialization: str, encrypt: bool
 ) -> None:
-    async with make_app(redis_url, prefix, session_serialization=serialization,
-                        session_encrypt=encrypt) as laravel:
-        s = laravel.sessions.create({"name": "Grüße/ü", "n": 1.5, "list": [1, "2", None]})
+    async with make_app(
+        redis_url, prefix, session_serialization=serialization, session_encrypt=encrypt
+    ) as laravel:
+        s = laravel.sessions.create(
+            {"name": "Grüße/ü", "n": 1.5, "list": [1, "2", None]}
+        )
         s.login(7)
         await laravel.sessions.save(s)
         cookie = laravel.sessions.cookie_value(s)
@@ -164,18 +177,21 @@ async def test_round_trip_modes(
         assert loaded.user_id() == 7
         raw_value = await laravel.sessions.redis.get(laravel.sessions.key(s.id))
         if encrypt:
-            assert raw_value.startswith(b's:') and b"eyJpdiI6" in raw_value
+            assert raw_value.startswith(b"s:") and b"eyJpdiI6" in raw_value
         elif serialization == "json":
             assert b'"name":"Gr\\u00fc\\u00dfe\\/\\u00fc"' in raw_value
 
 
-async def test_laravel_8_ignores_json_serialization(redis_url: str, prefix: str) -> None:
-    async with make_app(redis_url, prefix, laravel_version="8.83",
-                        session_serialization="json") as laravel:
+async def test_laravel_8_ignores_json_serialization(
+    redis_url: str, prefix: str
+) -> None:
+    async with make_app(
+        redis_url, prefix, laravel_version="8.83", session_serialization="json"
+    ) as laravel:
         s = laravel.sessions.create({"a": 1})
         await laravel.sessions.save(s)
         value = await laravel.sessions.redis.get(laravel.sessions.key(s.id))
-        assert value.startswith(b's:') and b'"a:3:{' in value
+        assert value.startswith(b"s:") and b'"a:3:{' in value
         assert laravel.sessions.key(s.id).endswith(b"laravel_cache:" + s.id.encode())
 
 
@@ -249,7 +265,9 @@ async def test_update_retries_on_concurrent_write(
     assert await app.sessions.update(SID, bump_a) is None
 
 
-async def test_update_gives_up(app: AsyncLaravel, redis_client: redis_sync.Redis) -> None:
+async def test_update_gives_up(
+    app: AsyncLaravel, redis_client: redis_sync.Redis
+) -> None:
     s = app.sessions.create({"a": 0})
     await app.sessions.save(s)
 
@@ -263,7 +281,9 @@ async def test_update_gives_up(app: AsyncLaravel, redis_client: redis_sync.Redis
     assert app.sessions.key(s.id) == info.value.key
 
 
-async def test_save_if_unchanged(app: AsyncLaravel, redis_client: redis_sync.Redis) -> None:
+async def test_save_if_unchanged(
+    app: AsyncLaravel, redis_client: redis_sync.Redis
+) -> None:
     s = app.sessions.create({"a": 1})
     await app.sessions.save(s, if_unchanged=True)  # new: must not exist yet
     loaded = await app.sessions.load(s.id)
@@ -307,8 +327,9 @@ async def test_encrypted_session_with_other_key(redis_url: str, prefix: str) -> 
         with pytest.raises(DecryptError) as info:
             await b.sessions.load(s.id)
         assert KEY not in str(info.value) and other not in str(info.value)
-    async with make_app(redis_url, prefix, session_encrypt=True, app_key=other,
-                        previous_keys=(KEY,)) as c:
+    async with make_app(
+        redis_url, prefix, session_encrypt=True, app_key=other, previous_keys=(KEY,)
+    ) as c:
         assert await c.sessions.load(s.id) is not None
 
 
@@ -350,8 +371,9 @@ async def test_from_request_shapes(app: AsyncLaravel) -> None:
 # -------------------------------------------------------------- hash layout
 
 
-async def test_hash_layout(redis_url: str, prefix: str,
-                           redis_client: redis_sync.Redis) -> None:
+async def test_hash_layout(
+    redis_url: str, prefix: str, redis_client: redis_sync.Redis
+) -> None:
     async with make_app(redis_url, prefix, session_layout="hash") as laravel:
         s = laravel.sessions.create({"a": 1})
         s.login(9)
@@ -360,8 +382,13 @@ async def test_hash_layout(redis_url: str, prefix: str,
         key = laravel.sessions.key(s.id)
         assert key == (prefix + "session:" + s.id).encode()
         fields = redis_client.hgetall(key)
-        assert set(fields) == {b"data", b"last_activity", b"user_id", b"ip_address",
-                               b"user_agent"}
+        assert set(fields) == {
+            b"data",
+            b"last_activity",
+            b"user_id",
+            b"ip_address",
+            b"user_agent",
+        }
         assert fields[b"user_id"] == b"9"
         blob = base64.b64decode(fields[b"data"])
         assert blob.startswith(b'a:4:{s:6:"_token"')
@@ -380,8 +407,9 @@ async def test_hash_layout(redis_url: str, prefix: str,
         assert await laravel.sessions.load(s.id) is None
         await laravel.sessions.destroy(s.id)
         assert redis_client.exists(key) == 0
-    async with make_app(redis_url, prefix, session_layout="hash",
-                        session_encrypt=True) as laravel:
+    async with make_app(
+        redis_url, prefix, session_layout="hash", session_encrypt=True
+    ) as laravel:
         s = laravel.sessions.create({"x": "y"})
         await laravel.sessions.save(s)
         data = base64.b64decode(redis_client.hget(laravel.sessions.key(s.id), "data"))

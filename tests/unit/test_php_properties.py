@@ -28,6 +28,11 @@ NOT_BUILT = (
     "run `pip install -e .` with a C compiler !!!"
 )
 IMPLS = [_pure] + ([_speedups] if _speedups is not None else [])
+SLOW = settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 FAST = settings(
     max_examples=250,
     deadline=None,
@@ -45,7 +50,10 @@ def impl(request: pytest.FixtureRequest) -> ModuleType:
 
 
 ints = st.integers(min_value=-(2**63), max_value=2**63 - 1)
-names = st.from_regex(re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,8}(\\[A-Za-z_][A-Za-z0-9_]{0,8}){0,2}"), fullmatch=True)
+names = st.from_regex(
+    re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,8}(\\[A-Za-z_][A-Za-z0-9_]{0,8}){0,2}"),
+    fullmatch=True,
+)
 scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -77,7 +85,7 @@ values = st.recursive(
 )
 
 
-@FAST
+@SLOW
 @given(values)
 def test_round_trip(value: Any) -> None:
     for impl in IMPLS:
@@ -87,7 +95,7 @@ def test_round_trip(value: Any) -> None:
         assert impl.dumps(back) == data
 
 
-@FAST
+@SLOW
 @given(values)
 def test_shared_values_round_trip(value: Any) -> None:
     shared = [value, value, [value], PhpObject("X", {"a": value, "b": value})]
@@ -136,7 +144,9 @@ blobs = st.sampled_from(BLOBS)
 @FAST
 @given(blobs, st.data())
 def test_mutated_fixture_blobs(blob: bytes, data: st.DataObject) -> None:
-    kind = data.draw(st.sampled_from(["flip", "truncate", "length", "insert", "delete"]))
+    kind = data.draw(
+        st.sampled_from(["flip", "truncate", "length", "insert", "delete"])
+    )
     buf = bytearray(blob)
     if kind == "flip":
         i = data.draw(st.integers(0, len(buf) - 1))

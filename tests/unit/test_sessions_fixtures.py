@@ -117,8 +117,13 @@ def replay(version: str, scenario: str) -> list[tuple[bytes, bytes, bytes, Sessi
         session.age_flash_data()
         key = keys.session(session.id)
         assert key == raw(
-            next(e["key"] for db in step["dump_after"] if db["db"] == 0
-                 for e in db["keys"] if raw(e["key"]).endswith(session.id.encode()))
+            next(
+                e["key"]
+                for db in step["dump_after"]
+                if db["db"] == 0
+                for e in db["keys"]
+                if raw(e["key"]).endswith(session.id.encode())
+            )
         )
         laravel_value = stored_values(step)[key]
         inner = encode_attributes(session.attributes, ser)

@@ -1,0 +1,188 @@
+"""Benchmark ninja_redis.php against PHP itself and the ``phpserialize`` package.
+
+    python benchmarks/php_codec.py -n 200 --repeat 5
+
+For three payloads (a ~1 KB session-like array, a ~40 KB cache array of 100
+records, a ~1 MB array) it prints ops/s of PHP's own serialize()/unserialize() (a
+php subprocess that rebuilds the payload from the same bytes and loops with hrtime),
+ninja_redis with the C accelerator and with the pure-Python fallback, and
+``phpserialize``; then the ratios the project targets (C >= 0.5x PHP, pure >= 3x
+phpserialize). The median of ``--repeat`` runs is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ninja_redis.php import _pure
+
+try:
+    from ninja_redis.php import _speedups
+except ImportError:
+    _speedups = None
+try:
+    import phpserialize
+except ImportError:
+    phpserialize = None
+
+
+def session_payload() -> dict[str, Any]:
+    return {
+        "_token": "Xk3b9TqLm2Vw8RzP0sYhNcUe4aJfGdKi7oBtQvWx",
+        "_previous": {"url": "https://example.com/dashboard/invoices?page=2&sort=desc"},
+        "_flash": {"old": [], "new": ["status"]},
+        "status": "Invoice #1042 was sent to billing@example.com",
+        "login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d": 4217,
+        "cart": [
+            {
+                "sku": f"SKU-{i:04d}",
+                "qty": i % 3 + 1,
+                "price": 19.99 + i,
+                "gift": i == 2,
+            }
+            for i in range(6)
+        ],
+        "locale": "fr_FR",
+        "password_hash_web": "$2y$12$abcdefghijklmnopqrstuuVWXyz0123456789ABCDEFGHIJKLMNOP",
+    }
+
+
+def cache_payload(records: int = 100) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": 100000 + i,
+            "name": f"Customer number {i} Ltd.",
+            "email": f"customer{i}@example.org",
+            "balance": round(i * 13.37 - 250.5, 2),
+            "active": i % 3 != 0,
+            "score": i * 0.125,
+            "tags": ["vip", "eu", f"segment-{i % 7}"],
+            "created_at": f"2024-05-{1 + i % 28:02d} 10:{i % 60:02d}:00",
+            "manager_id": None if i % 4 else i // 4,
+            "notes": "Prefers e-mail. Invoice monthly. " * 2,
+            "limits": {"daily": 1000 + i, "monthly": 30000 + i * 10},
+        }
+        for i in range(records)
+    ]
+
+
+PAYLOADS: list[tuple[str, Callable[[], Any]]] = [
+    ("session ~1 KB", session_payload),
+    ("cache 100 records ~40 KB", cache_payload),
+    ("array ~1 MB", lambda: cache_payload(2500)),
+]
+
+PHP_SCRIPT = r"""
+$data = file_get_contents($argv[1]); $n = (int)$argv[2]; $repeat = (int)$argv[3];
+$v = unserialize($data);
+if (serialize($v) !== $data) { fwrite(STDERR, "payload does not round-trip\n"); exit(1); }
+$d = []; $l = [];
+for ($r = 0; $r < $repeat; $r++) {
+  $t = hrtime(true); for ($i = 0; $i < $n; $i++) { $s = serialize($v); }
+  $d[] = $n / ((hrtime(true) - $t) / 1e9);
+  $t = hrtime(true); for ($i = 0; $i < $n; $i++) { $x = unserialize($data); }
+  $l[] = $n / ((hrtime(true) - $t) / 1e9);
+}
+sort($d); sort($l);
+echo json_encode(['dumps' => $d[intdiv($repeat, 2)], 'loads' => $l[intdiv($repeat, 2)]]);
+"""
+
+
+def php_ops(data: bytes, n: int, repeat: int) -> dict[str, float] | None:
+    php = shutil.which("php")
+    if php is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "payload.ser"
+        path.write_bytes(data)
+        out = subprocess.run(
+            [php, "-r", PHP_SCRIPT, str(path), str(n), str(repeat)],
+            capture_output=True,
+            check=True,
+            timeout=600,
+        )
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def ops(fn: Callable[[], Any], n: int, repeat: int) -> float:
+    fn()  # warm up
+    rates = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        rates.append(n / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "-n", type=int, default=200, help="calls per timing (small payload)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timings per figure (median)"
+    )
+    args = parser.parse_args()
+
+    header = (
+        f"{'payload':26} {'op':6} {'PHP':>11} {'C':>11} {'pure':>11} {'phpser.':>11}"
+    )
+    header += f" {'C/PHP':>6} {'pure/phpser':>11}"
+    print(header)
+    print("-" * len(header))
+    for name, build in PAYLOADS:
+        value = build()
+        data = _pure.dumps(value)
+        # fewer iterations for bigger payloads
+        n = max(5, args.n * 20_000 // len(data))
+        php = php_ops(data, n, args.repeat)
+        for op in ("dumps", "loads"):
+            row: dict[str, float | None] = {}
+            row["PHP"] = php[op] if php else None
+            for label, mod in (("C", _speedups), ("pure", _pure)):
+                if mod is None:
+                    row[label] = None
+                elif op == "dumps":
+                    row[label] = ops(lambda m=mod, v=value: m.dumps(v), n, args.repeat)
+                else:
+                    row[label] = ops(lambda m=mod, d=data: m.loads(d), n, args.repeat)
+            if phpserialize is None:
+                row["phpser"] = None
+            elif op == "dumps":
+                row["phpser"] = ops(
+                    lambda v=value: phpserialize.dumps(v), n, args.repeat
+                )
+            else:
+                row["phpser"] = ops(
+                    lambda d=data: phpserialize.loads(d, decode_strings=True),
+                    n,
+                    args.repeat,
+                )
+
+            def fmt(x: float | None) -> str:
+                return f"{x:11,.0f}" if x is not None else f"{'n/a':>11}"
+
+            def ratio(a: float | None, b: float | None) -> str:
+                return f"{a / b:.2f}x" if a and b else "n/a"
+
+            print(
+                f"{name if op == 'dumps' else '':26} {op:6} {fmt(row['PHP'])} "
+                f"{fmt(row['C'])} {fmt(row['pure'])} {fmt(row['phpser'])} "
+                f"{ratio(row['C'], row['PHP']):>6} {ratio(row['pure'], row['phpser']):>11}"
+            )
+        print(f"{'':26} ({len(data):,} bytes, {n} calls x {args.repeat})")
+
+
+if __name__ == "__main__":
+    main()
