@@ -37,7 +37,7 @@ format: $(VENV)/.installed-dev  ## ruff format + import sorting
 
 lint: $(VENV)/.installed-dev  ## ruff check + ruff format --check
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
+	$(PY) -m ruff format --check --output-format concise .
 
 typecheck: $(VENV)/.installed-dev  ## mypy --strict on ninja_redis/
 	$(PY) -m mypy
@@ -52,7 +52,7 @@ test: $(VENV)/.installed-dev  ## unasync --check, ruff, mypy, then the whole pyt
 	@failed=""; \
 	echo "== unasync --check"; $(PY) scripts/unasync.py --check || failed="$$failed unasync"; \
 	echo "== ruff check";      $(PY) -m ruff check . || failed="$$failed ruff"; \
-	echo "== ruff format --check"; $(PY) -m ruff format --check --quiet . || failed="$$failed ruff-format"; \
+	echo "== ruff format --check"; $(PY) -m ruff format --check --output-format concise . || failed="$$failed ruff-format"; \
 	echo "== mypy";            $(PY) -m mypy || failed="$$failed mypy"; \
 	echo "== pytest -n $(PYTEST_WORKERS)"; \
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --durations=10 $(PYTEST_ARGS); rc=$$?; \

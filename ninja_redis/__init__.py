@@ -35,13 +35,14 @@ from .exceptions import (
     PackError,
     QueueError,
     SerializeError,
+    SessionConflict,
     UnknownJob,
     UnserializeError,
 )
 from .keys import KeySpace
 from .payloads import PhpJob
 from .php import PhpEnum, PhpObject
-from .sessions import Session, SessionConflict
+from .sessions import Session
 
 if TYPE_CHECKING:
     from ._async.app import AsyncLaravel

@@ -14,9 +14,12 @@
     ├── LockError
     │   ├── LockTimeout              block() ran out of time
     │   └── LockNotOwned             release/refresh by a process that does not own the lock
+    ├── SessionConflict              another writer changed the session first; .key
     └── QueueError
         ├── JobPayloadError          a queue payload is not valid Laravel job JSON; .payload
-        └── UnknownJob               no handler is registered for the job's class
+        ├── UnknownJob               no handler is registered for the job's class
+        └── MaxAttemptsExceeded      Laravel's MaxAttemptsExceededException (job failed)
+            └── TimeoutExceeded      Laravel's TimeoutExceededException
 
 Errors raised by redis-py (``redis.exceptions.ConnectionError``, ...) propagate unwrapped.
 Messages never contain ``APP_KEY``, passwords, cookie plaintext or session contents.
@@ -34,11 +37,14 @@ __all__ = [
     "LockError",
     "LockNotOwned",
     "LockTimeout",
+    "MaxAttemptsExceeded",
     "MissingExtraError",
     "NinjaRedisError",
     "PackError",
     "QueueError",
     "SerializeError",
+    "SessionConflict",
+    "TimeoutExceeded",
     "UnknownJob",
     "UnserializeError",
 ]
@@ -160,6 +166,18 @@ class LockNotOwned(LockError):
     """The lock is not (or no longer) held by this owner."""
 
 
+class SessionConflict(NinjaRedisError):
+    """Another writer changed the session between our read and our write.
+
+    Raised by ``save(session, if_unchanged=True)`` and by ``update()`` once its
+    retries are used up. ``.key`` is the full Redis key.
+    """
+
+    def __init__(self, message: str, key: bytes) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class QueueError(NinjaRedisError):
     """Base class of queue errors."""
 
@@ -179,3 +197,15 @@ class UnknownJob(QueueError, LookupError):
     def __init__(self, name: str) -> None:
         super().__init__(f"no handler registered for job {name!r}")
         self.name = name
+
+
+class MaxAttemptsExceeded(QueueError):
+    """Laravel's ``Illuminate\\Queue\\MaxAttemptsExceededException``."""
+
+    php_class = "Illuminate\\Queue\\MaxAttemptsExceededException"
+
+
+class TimeoutExceeded(MaxAttemptsExceeded):
+    """Laravel's ``Illuminate\\Queue\\TimeoutExceededException`` (10.x+)."""
+
+    php_class = "Illuminate\\Queue\\TimeoutExceededException"

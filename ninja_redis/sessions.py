@@ -31,7 +31,7 @@ from typing import Any, Final, Literal
 
 from . import php
 from .crypto import SESSION_GUARD_HASH, is_valid_session_id
-from .exceptions import NinjaRedisError, SerializeError, UnserializeError
+from .exceptions import SerializeError, SessionConflict, UnserializeError
 
 __all__ = [
     "SESSION_ID_LENGTH",
@@ -188,18 +188,6 @@ def _without(container: Any, key: Any) -> Any:
 
 
 # ------------------------------------------------------------------------ Session
-
-
-class SessionConflict(NinjaRedisError):
-    """Another writer changed the session between our read and our write.
-
-    Raised by ``save(session, if_unchanged=True)`` and by ``update()`` once its
-    retries are used up. ``.key`` is the full Redis key.
-    """
-
-    def __init__(self, message: str, key: bytes) -> None:
-        super().__init__(message)
-        self.key = key
 
 
 class Session(MutableMapping[Any, Any]):

@@ -7,13 +7,13 @@ are run with EVALSHA and fall back to EVAL/SCRIPT LOAD on ``NOSCRIPT`` (redis-py
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 __all__ = ["load", "names"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> str:
     """The text of ``_scripts/<name>.lua``."""
     return resources.files(__name__).joinpath(f"{name}.lua").read_text(encoding="utf-8")

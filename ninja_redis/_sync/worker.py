@@ -46,7 +46,13 @@ from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .. import _scripts
-from ..exceptions import JobPayloadError, QueueError, UnknownJob
+from ..exceptions import (
+    JobPayloadError,
+    MaxAttemptsExceeded,
+    QueueError,
+    TimeoutExceeded,
+    UnknownJob,
+)
 from ..keys import QueueKeys
 from ..payloads import CALL_QUEUED_HANDLER, JobPayload, parse_payload
 from . import _backend
@@ -68,18 +74,6 @@ log = logging.getLogger("ninja_redis.worker")
 _CONFIG: Any = object()
 Handler = Callable[["Job"], _backend.JobResult]
 FailedCallback = Callable[["Job", BaseException], _backend.JobResult]
-
-
-class MaxAttemptsExceeded(QueueError):
-    """Laravel's ``Illuminate\\Queue\\MaxAttemptsExceededException``."""
-
-    php_class = "Illuminate\\Queue\\MaxAttemptsExceededException"
-
-
-class TimeoutExceeded(MaxAttemptsExceeded):
-    """Laravel's ``Illuminate\\Queue\\TimeoutExceededException`` (10.x+)."""
-
-    php_class = "Illuminate\\Queue\\TimeoutExceededException"
 
 
 @dataclass
