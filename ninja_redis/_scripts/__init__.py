@@ -7,7 +7,7 @@ are run with EVALSHA and fall back to EVAL/SCRIPT LOAD on ``NOSCRIPT`` (redis-py
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 __all__ = ["load", "names"]
