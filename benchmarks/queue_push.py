@@ -1,17 +1,28 @@
 """Queue dispatch throughput: ninja_redis vs Laravel 8.83's own ``Queue::push``.
 
-One run, same machine, same Redis server, same job (``App\\Jobs\\SendInvoiceEmail`` with
-a protected and a private property and an enum):
+One run, same machine, one private Redis server, same job (``App\\Jobs\\SendInvoiceEmail``
+with a protected and a private property and an enum). Each repeat runs every
+measurement once, in turn (so a change of machine load hits them all alike); the
+figures are the medians over the repeats.
 
-* Laravel: ``$queue->push($job)`` n times inside PHP (``tests/interop/php/queue.php
-  bench-push``, timed with ``hrtime``; PHP start-up excluded).
-* redis-py: ``EVALSHA`` of the push script with a pre-built payload (the floor).
-* ninja_redis ``queue.push(job)``: build the payload + one ``EVALSHA`` per job.
-* ninja_redis ``queue.bulk(jobs)``: build + one pipeline per 10,000 jobs.
+* Laravel: ``$queue->push(new SendInvoiceEmail(...))`` n times inside PHP
+  (``tests/interop/php/queue.php bench-push``, timed with ``hrtime``; PHP start-up
+  excluded).
+* redis-py: ``EVALSHA`` of the push script with a pre-built payload (the floor for
+  one round trip per job through redis-py).
+* ninja_redis ``queue.push(job)`` (sync): build the job and its payload, one
+  ``EVALSHA``.
+* ninja_redis ``AsyncQueue.push`` from ``--tasks`` concurrent asyncio tasks.
+* ninja_redis ``queue.bulk(jobs)`` of ``--bulk`` jobs (the jobs built inside the
+  timing), in one call.
+* CPU: ``time.process_time()`` of this process for building ``--bulk`` payloads
+  (``PayloadBuilder.build``) and for the whole ``bulk()`` call; the machine load of
+  other processes does not count there.
 
-Prints jobs/s and the ratios (targets: push >= 1.0x Laravel, bulk >= 100,000 jobs/s).
+Targets (issue 5): push >= 1.0x Laravel, bulk >= 100,000 jobs/s.
 
-    .venv/bin/python benchmarks/queue_push.py [--url redis://127.0.0.1:6379/0] [-n 5000]
+    .venv/bin/python benchmarks/queue_push.py [--url redis://127.0.0.1:6379/0] \\
+        [-n 5000] [--bulk 100000] [--repeats 5] [--tasks 4]
 
 Without ``--url`` a private ``redis-server`` is started on a free port.
 """
@@ -19,6 +30,7 @@ Without ``--url`` a private ``redis-server`` is started on a free port.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -37,8 +49,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ninja_redis import _scripts  # noqa: E402
+from ninja_redis._async.app import AsyncLaravel  # noqa: E402
 from ninja_redis._sync.app import Laravel  # noqa: E402
-from ninja_redis.payloads import PhpJob, Prop, private, protected  # noqa: E402
+from ninja_redis.payloads import (  # noqa: E402
+    PayloadBuilder,
+    PhpJob,
+    Prop,
+    private,
+    protected,
+)
 from ninja_redis.php import PhpEnum  # noqa: E402
 
 DRIVER = ROOT / "tests" / "interop" / "php" / "queue.php"
@@ -127,26 +146,52 @@ def php_push(url: str, prefix: str, n: int) -> float:
     return float(result["jobs_per_second"])
 
 
-def median_rate(fn, n: int, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    rates = []
-    for _ in range(repeats):
+def timed(fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(wall seconds, CPU seconds of this process) of ``fn()``."""
+    w, c = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w, time.process_time() - c
+
+
+async def async_push(url: str, prefix: str, n: int, tasks: int) -> float:
+    """Jobs/s of ``AsyncQueue.push`` from ``tasks`` concurrent tasks (n jobs)."""
+    async with AsyncLaravel.from_url(
+        url, laravel_version="8.83", redis_prefix=prefix, app_key=APP_KEY
+    ) as app:
+        q = app.queue
+        per = n // tasks
+
+        async def worker(base: int, count: int) -> None:
+            for i in range(count):
+                await q.push(invoice(base + i))
+
+        await asyncio.gather(*(worker(0, 50) for _ in range(tasks)))  # warm-up
+        await q.clear()
         t = time.perf_counter()
-        fn()
-        rates.append(n / (time.perf_counter() - t))
-    return statistics.median(rates)
+        await asyncio.gather(*(worker(k * per, per) for k in range(tasks)))
+        rate = per * tasks / (time.perf_counter() - t)
+        assert await q.pending_size() == per * tasks
+        await q.clear()
+        return rate
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--url", default=None)
     ap.add_argument("-n", type=int, default=5000, help="jobs per push measurement")
     ap.add_argument(
         "--bulk", type=int, default=100_000, help="jobs per bulk measurement"
     )
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--tasks", type=int, default=4, help="concurrent async pushers")
     args = ap.parse_args()
-    n = args.n
+    n, b = args.n, args.bulk
     prefix = f"bench{os.getpid()}:"
+    res: dict[str, list[float]] = {}
+
+    def add(name: str, value: float) -> None:
+        res.setdefault(name, []).append(value)
+
     with redis_server(args.url) as url:
         app = Laravel.from_url(
             url, laravel_version="8.83", redis_prefix=prefix, app_key=APP_KEY
@@ -154,55 +199,77 @@ def main() -> None:
         q = app.queue
         r = app.connection()
         keys = q.keys()
-
-        php_rate = php_push(url, prefix, n)
-        q.clear()
-
         payload = q.payload(invoice(1))
         script = r.register_script(_scripts.load("queue_push"))
+        builder = PayloadBuilder((8, 83))
 
         def raw_push() -> None:
             for _ in range(n):
                 script(keys=[keys.ready, keys.notify], args=[payload])
 
-        raw_push()  # warm-up
-        q.clear()
-        raw_rate = median_rate(raw_push, n, args.repeats)
-        q.clear()
-
         def push() -> None:
             for i in range(n):
                 q.push(invoice(i))
 
-        push()
-        q.clear()
-        push_rate = median_rate(push, n, args.repeats)
-        q.clear()
-
-        b = args.bulk
-
         def bulk() -> None:
-            jobs = [invoice(i) for i in range(b)]
-            for start in range(0, b, 10_000):
-                q.bulk(jobs[start : start + 10_000])
+            q.bulk([invoice(i) for i in range(b)])
 
-        bulk()
-        assert q.pending_size() == b
+        def build() -> None:
+            for i in range(b):
+                builder.build(invoice(i))
+
+        raw_push()  # warm-up
+        push()
+        q.bulk([invoice(i) for i in range(1000)])
         q.clear()
-        bulk_rate = median_rate(bulk, b, args.repeats)
-        q.clear()
+        for _ in range(args.repeats):
+            add("php", php_push(url, prefix, n))
+            q.clear()
+            add("raw", n / timed(raw_push)[0])
+            q.clear()
+            wall, cpu = timed(push)
+            add("push", n / wall)
+            add("push_cpu", n / cpu)
+            q.clear()
+            add("async", asyncio.run(async_push(url, prefix, n, args.tasks)))
+            wall, cpu = timed(bulk)
+            assert q.pending_size() == b
+            add("bulk", b / wall)
+            add("bulk_cpu", b / cpu)
+            q.clear()
+            add("build_cpu", b / timed(build)[1])
         app.close()
 
-    print(f"queue push, Laravel 8.83 job SendInvoiceEmail, n={n}, bulk={b}")
-    print(f"  Laravel Queue::push (PHP, hrtime)   {php_rate:>10,.0f} jobs/s")
-    print(f"  redis-py EVALSHA, prebuilt payload  {raw_rate:>10,.0f} jobs/s")
+    med = {k: statistics.median(v) for k, v in res.items()}
+    php, raw = med["php"], med["raw"]
     print(
-        f"  ninja_redis queue.push              {push_rate:>10,.0f} jobs/s"
-        f"  x{push_rate / php_rate:.2f} Laravel  x{push_rate / raw_rate:.2f} redis-py"
+        f"queue push, Laravel 8.83 job SendInvoiceEmail, n={n}, bulk={b}, "
+        f"median of {args.repeats} (load average {os.getloadavg()[0]:.1f}, "
+        f"{os.cpu_count()} CPUs)"
+    )
+    print(f"  Laravel Queue::push (PHP, hrtime)    {php:>10,.0f} jobs/s")
+    print(
+        f"  redis-py EVALSHA, prebuilt payload   {raw:>10,.0f} jobs/s"
+        f"  x{raw / php:.2f} Laravel"
     )
     print(
-        f"  ninja_redis queue.bulk              {bulk_rate:>10,.0f} jobs/s"
-        f"  x{bulk_rate / php_rate:.2f} Laravel  (target 100,000)"
+        f"  ninja_redis queue.push (sync)        {med['push']:>10,.0f} jobs/s"
+        f"  x{med['push'] / php:.2f} Laravel  x{med['push'] / raw:.2f} redis-py"
+        f"  (CPU {med['push_cpu']:,.0f}/s)"
+    )
+    print(
+        f"  ninja_redis AsyncQueue.push x{args.tasks} tasks {med['async']:>9,.0f}"
+        f" jobs/s  x{med['async'] / php:.2f} Laravel"
+    )
+    print(
+        f"  ninja_redis queue.bulk               {med['bulk']:>10,.0f} jobs/s"
+        f"  x{med['bulk'] / php:.2f} Laravel  (target 100,000)"
+    )
+    print(f"  bulk, CPU time of this process       {med['bulk_cpu']:>10,.0f} jobs/s")
+    print(f"  payload build, CPU time              {med['build_cpu']:>10,.0f} jobs/s")
+    print(
+        "  all repeats: "
+        + json.dumps({k: [round(x) for x in v] for k, v in res.items()})
     )
 
 

@@ -30,10 +30,11 @@ import importlib
 import json
 import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Final, Literal, overload
+from typing import Any, Final, Literal, NamedTuple, overload
 from urllib.parse import quote, unquote, unquote_to_bytes
 
 from cryptography.exceptions import InvalidTag
@@ -79,6 +80,8 @@ _B64_JUNK_STR = re.compile(r"[^A-Za-z0-9+/]+")
 _B64_JUNK_BYTES = re.compile(rb"[^A-Za-z0-9+/]+")
 _B64_STRICT_WS = re.compile(r"[\t\n\r ]+")
 _B64_STRICT = re.compile(r"([A-Za-z0-9+/]*)(=*)")
+_B64_CANONICAL_STR = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_B64_CANONICAL_BYTES = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SESSION_ID = re.compile(r"[A-Za-z0-9]{40}")
 
@@ -100,6 +103,34 @@ _CIPHER_SPECS: Final = {
 
 
 # --------------------------------------------------------------------------- base64
+#
+# Fast path: what Laravel itself produces is canonical base64 (alphabet only, ``=``
+# padding to a multiple of 4). For such input PHP's lenient and strict decoders both
+# give exactly what a strict C decoder gives, so that is tried first; anything else
+# (junk, whitespace, missing or misplaced ``=``) takes the PHP-compatible slow path.
+# tests/unit/test_crypto_fastpath.py checks that both paths agree.
+
+if sys.version_info >= (3, 11):
+
+    def _b64_canonical(data: str | bytes) -> bytes | None:
+        """Strict RFC 4648 decoding of canonical base64; ``None`` for anything else."""
+        try:
+            return binascii.a2b_base64(data, strict_mode=True)
+        except (binascii.Error, ValueError):  # ValueError: non-ASCII str
+            return None
+
+else:  # pragma: no cover - Python 3.10 has no strict_mode
+
+    def _b64_canonical(data: str | bytes) -> bytes | None:
+        """Strict RFC 4648 decoding of canonical base64; ``None`` for anything else."""
+        if len(data) % 4:
+            return None
+        if isinstance(data, str):
+            if _B64_CANONICAL_STR.fullmatch(data) is None:
+                return None
+        elif _B64_CANONICAL_BYTES.fullmatch(data) is None:
+            return None
+        return binascii.a2b_base64(data)
 
 
 def _php_b64decode(data: str | bytes) -> bytes:
@@ -109,6 +140,14 @@ def _php_b64decode(data: str | bytes) -> bytes:
     skipped, decoding goes on after ``=``, and a lone trailing sextet is dropped:
     ``"Q=Q"`` -> ``b"A"``, ``"QU*JD"`` -> ``b"ABC"``.
     """
+    fast = _b64_canonical(data)
+    if fast is not None:
+        return fast
+    return _php_b64decode_slow(data)
+
+
+def _php_b64decode_slow(data: str | bytes) -> bytes:
+    """:func:`_php_b64decode` without the canonical fast path."""
     if isinstance(data, str):
         clean = (
             data.encode("ascii")
@@ -131,13 +170,21 @@ def _php_b64decode_strict(data: str) -> bytes | None:
     Tab, LF, CR and space are skipped; any other non-alphabet byte, data after
     ``=``, a lone trailing sextet or wrong padding fail; missing padding is fine.
     """
+    fast = _b64_canonical(data)
+    if fast is not None:
+        return fast
+    return _php_b64decode_strict_slow(data)
+
+
+def _php_b64decode_strict_slow(data: str) -> bytes | None:
+    """:func:`_php_b64decode_strict` without the canonical fast path."""
     m = _B64_STRICT.fullmatch(_B64_STRICT_WS.sub("", data))
     if m is None:
         return None
     chars, pad = len(m.group(1)), len(m.group(2))
     if chars % 4 == 1 or (pad and (pad > 2 or (chars + pad) % 4)):
         return None
-    return _php_b64decode(m.group(1))
+    return _php_b64decode_slow(m.group(1))
 
 
 def _b64encode(data: bytes) -> str:
@@ -233,12 +280,25 @@ def _php_json_ok(obj: object) -> bool:
     return True
 
 
+def _json_needs_php_check(text: str) -> bool:
+    """Could :func:`_php_json_ok` reject this JSON text?
+
+    Only a ``\\u`` escape can make a surrogate (the text is valid UTF-8), and depth
+    needs brackets: a flat object of plain strings, like every envelope Laravel
+    writes, skips the walk.
+    """
+    return "\\u" in text or "[" in text or text.count("{") > 1
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-@dataclass(frozen=True)
-class _Envelope:
+# json.loads() builds a new decoder on every call when given parse_constant.
+_JSON_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+class _Envelope(NamedTuple):
     iv_field: str
     value_field: str
     mac_field: str
@@ -269,7 +329,7 @@ class Encrypter:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("_keys", "_spec")
+    __slots__ = ("_ciphers", "_keys", "_spec")
 
     def __init__(
         self,
@@ -291,6 +351,11 @@ class Encrypter:
         ]
         self._spec = spec
         self._keys: tuple[bytes, ...] = tuple(keys)
+        # Key schedules built once (AESGCM / algorithms.AES objects are immutable and
+        # thread-safe), in the order of _keys.
+        self._ciphers: tuple[Any, ...] = tuple(
+            AESGCM(k) if spec.aead else algorithms.AES(k) for k in keys
+        )
 
     @classmethod
     def from_app_key(
@@ -375,14 +440,14 @@ class Encrypter:
         iv_b64 = _b64encode(iv)
         if spec.aead:
             # openssl_encrypt(…, 'aes-256-gcm', $key, 0, $iv, $tag): no AAD, 16-byte tag
-            sealed = AESGCM(key).encrypt(iv, plaintext, None)
+            sealed = self._ciphers[0].encrypt(iv, plaintext, None)
             value_b64 = _b64encode(sealed[:-_GCM_TAG_SIZE])
             tag_b64 = _b64encode(sealed[-_GCM_TAG_SIZE:])
             mac = ""
         else:
             padder = padding.PKCS7(128).padder()
             padded = padder.update(plaintext) + padder.finalize()
-            enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+            enc = Cipher(self._ciphers[0], modes.CBC(iv)).encryptor()
             value_b64 = _b64encode(enc.update(padded) + enc.finalize())
             # hash_hmac('sha256', $iv.$value, $key): over the two base64 strings
             mac = _mac(key, (iv_b64 + value_b64).encode("ascii"))
@@ -448,9 +513,9 @@ class Encrypter:
         ciphertext = _php_b64decode(env.value_field)
         if spec.aead:
             # GCM: no MAC; the tag authenticates. Try each key (11+ previous keys).
-            for key in self._keys:
+            for aead in self._ciphers:
                 try:
-                    return AESGCM(key).decrypt(
+                    return aead.decrypt(  # type: ignore[no-any-return]
                         env.iv, ciphertext + (env.tag or b""), None
                     )
                 except InvalidTag:
@@ -459,9 +524,9 @@ class Encrypter:
         # CBC: find the key whose MAC matches before decrypting anything.
         mac_input = (env.iv_field + env.value_field).encode("utf-8")
         given = env.mac_field.encode("utf-8")
-        for key in self._keys:
-            if _equal_digests(_mac(key, mac_input).encode("ascii"), given):
-                plaintext = _cbc_decrypt(key, env.iv, ciphertext)
+        for key, aes in zip(self._keys, self._ciphers):
+            if _equal_digests(_mac_bytes(key, mac_input), given):
+                plaintext = _cbc_decrypt(aes, env.iv, ciphertext)
                 if plaintext is None:
                     raise DecryptError("Could not decrypt the data.", payload)
                 return plaintext
@@ -475,14 +540,16 @@ class Encrypter:
         try:
             # json_decode(base64_decode($payload), true)
             text = _php_b64decode(payload).decode("utf-8")
-            obj = json.loads(text, parse_constant=_reject_constant)
+            obj = _JSON_DECODER.decode(text)
         except UnicodeDecodeError:
             failure = "not base64 of UTF-8 JSON"
         except (ValueError, RecursionError):
             failure = "not base64 of a JSON object"
         if failure is not None:
             raise _invalid(failure, payload)
-        if not isinstance(obj, dict) or not _php_json_ok(obj):
+        if not isinstance(obj, dict) or (
+            _json_needs_php_check(text) and not _php_json_ok(obj)
+        ):
             raise _invalid("not base64 of a JSON object", payload)
         iv_f, value_f, mac_f = obj.get("iv"), obj.get("value"), obj.get("mac")
         if not (isinstance(iv_f, str) and isinstance(value_f, str)):
@@ -534,20 +601,31 @@ def _plain_bytes(value: object) -> bytes:
 
 def _mac(key: bytes, data: bytes) -> str:
     """``hash_hmac('sha256', $iv.$value, $key)``: 64 lowercase hex chars."""
-    return hmac.new(key, data, hashlib.sha256).hexdigest()
+    return hmac.digest(key, data, "sha256").hex()
 
 
-def _cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes | None:
-    """AES-CBC + PKCS#7 as ``openssl_decrypt``; ``None`` where it returns ``false``."""
+def _mac_bytes(key: bytes, data: bytes) -> bytes:
+    """:func:`_mac` as ASCII bytes (one-shot C HMAC)."""
+    return hmac.digest(key, data, "sha256").hex().encode("ascii")
+
+
+def _cbc_decrypt(
+    aes: algorithms.AES, iv: bytes, ciphertext: bytes
+) -> bytes | None:
+    """AES-CBC + PKCS#7 as ``openssl_decrypt``; ``None`` where it returns ``false``.
+
+    Only called once the MAC matched, so the padding check need not be constant time
+    (there is no padding oracle without a valid MAC).
+    """
     if not ciphertext or len(ciphertext) % 16:
         return None
-    dec = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    padded = dec.update(ciphertext) + dec.finalize()
-    unpadder = padding.PKCS7(128).unpadder()
-    try:
-        return unpadder.update(padded) + unpadder.finalize()
-    except ValueError:
+    dec = Cipher(aes, modes.CBC(iv)).decryptor()
+    padded = dec.update(ciphertext)
+    # PKCS#7: the last byte n (1..16) repeated n times
+    n = padded[-1]
+    if not 1 <= n <= 16 or padded[-n:] != bytes((n,)) * n:
         return None
+    return padded[:-n]
 
 
 # --------------------------------------------------------------------------- cookies

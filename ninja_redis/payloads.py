@@ -32,9 +32,9 @@ import base64
 import dataclasses
 import enum
 import json
+import operator
 import os
 import time as _time
-import uuid as _uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -604,11 +604,25 @@ def _delay_property(delay: DelayLike) -> Any:
     return delay
 
 
+# Values ``php.dumps`` takes as they are (exact types: an ``IntEnum`` is not here).
+_PLAIN_TYPES: Final = frozenset({str, int, float, bool, type(None), PhpEnum})
+
+
 def _to_php(value: Any, v: tuple[int, int], carbon_major: int) -> Any:
-    """Python job values → values ``php.dumps`` accepts (only copies what changes)."""
+    """Python job values → values ``php.dumps`` accepts (copies containers, so a
+    list used twice is written twice, as PHP's value-semantics arrays are)."""
     t = type(value)
-    if t is str or t is int or value is None or t is bool or t is float:
+    if t in _PLAIN_TYPES:
         return value
+    if t is dict:
+        return {
+            k: x if type(x) in _PLAIN_TYPES else _to_php(x, v, carbon_major)
+            for k, x in value.items()
+        }
+    if t is list:
+        return [
+            x if type(x) in _PLAIN_TYPES else _to_php(x, v, carbon_major) for x in value
+        ]
     if isinstance(value, ModelIdentifier):
         return value.to_php(v)
     if isinstance(value, datetime):
@@ -684,6 +698,70 @@ def serialize_command(job: PhpJob, version: VersionLike = (12, 67)) -> bytes:
         result = php.dumps(job.php_object(v))
     job._cache[v] = result
     return result
+
+
+# What a payload's constant parts depend on, besides ``backoff`` (see _plan).
+_SHAPE_ATTRS: Final = operator.attrgetter(
+    "class_name",
+    "display_name",
+    "tries",
+    "timeout",
+    "retry_until",
+    "max_exceptions",
+    "fail_on_timeout",
+    "delete_when_missing_models",
+    "serializes_models",
+    "traits",
+    "tuning_properties",
+    "connection",
+    "queue",
+    "delay",
+    "chain_connection",
+    "chain_queue",
+    "batch_id",
+)
+_TUNING_NAMES: Final = frozenset(prop for _attr, prop in _TUNING)
+_MANGLED: dict[tuple[str, str, str, str | None], str] = {}
+
+
+def _own_properties(job: PhpJob, v: tuple[int, int]) -> dict[str, Any] | None:
+    """``job._part(v, "own")`` for the usual property kinds (``None``: a raw
+    mangled name, left to the general path)."""
+    omit_defaults = job.serializes_models and v >= (9, 4)
+    cls = job.class_name
+    own: dict[str, Any] = {}
+    carbon_major = 3 if v >= (11, 0) else 2
+    plain = _PLAIN_TYPES
+    for name, value in job.properties.items():
+        if type(value) is Prop:
+            vis = value.visibility
+            owner = value.declaring_class
+            key = (cls, name, vis, owner)
+            raw = _MANGLED.get(key)
+            if raw is None:
+                if vis == "public":
+                    raw = name
+                elif vis == "protected":
+                    raw = "\0*\0" + name
+                else:
+                    raw = f"\0{owner or cls}\0{name}"
+                if len(_MANGLED) > 4096:
+                    _MANGLED.clear()
+                _MANGLED[key] = raw
+            default = value.default
+            value = value.value
+            if (
+                omit_defaults
+                and default is not NO_DEFAULT
+                and _php_identical(value, default)
+            ):
+                continue
+        elif isinstance(value, Prop) or type(name) is not str or name[:1] == "\0":
+            return None
+        else:
+            raw = name
+        own[raw] = value if type(value) in plain else _to_php(value, v, carbon_major)
+    return own
 
 
 # =====================================================================================
@@ -906,6 +984,20 @@ def _finish_json(text: str, unescaped_unicode: bool) -> str:
     return text
 
 
+_encode_basestring: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _json_string(text: str) -> str:
+    """``json_encode($text, JSON_UNESCAPED_UNICODE)`` of a PHP string, quotes
+    included: ``a/b"`` → ``"a\\/b\\""``."""
+    return _finish_json(_encode_basestring(text), True)
+
+
+def _json_chars(text: str) -> str:
+    """:func:`_json_string` without the quotes: a piece of a JSON string."""
+    return _finish_json(_encode_basestring(text)[1:-1], True)
+
+
 # =====================================================================================
 # Building payloads
 # =====================================================================================
@@ -923,6 +1015,66 @@ def random_id(length: int = 32) -> str:
         )
         out += chunk[:size]
     return out.decode("ascii")
+
+
+def _random_ids(n: int, length: int = 32) -> list[str]:
+    """``n`` :func:`random_id` values from one ``os.urandom`` call (base64 without
+    ``+/=`` is uniform over ``[A-Za-z0-9]``, like ``Str::random``)."""
+    need = n * length
+    chars = b""
+    while len(chars) < need:
+        size = -(-((need - len(chars)) * 3 // 4 + 48) // 3) * 3
+        chars += base64.b64encode(os.urandom(size)).translate(_B64_DROP, b"+/=")
+    text = chars.decode("ascii")
+    return [text[i : i + length] for i in range(0, need, length)]
+
+
+# version-4 variant nibble: 10xx
+_UUID_VARIANT: Final = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
+
+
+def _uuid4s(n: int) -> list[str]:
+    """``n`` random version-4 UUID strings (``Str::uuid()``) from one ``os.urandom``."""
+    h = os.urandom(16 * n).hex()
+    var = _UUID_VARIANT
+    # 8-4-4-4-12 hex digits; digit 12 is the version (4), digit 16 the variant
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
+        f"{var[h[i + 16]]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * n, 32)
+    ]
+
+
+# Pre-generated uuids/ids for single pushes, refilled 256 at a time. Emptied in a
+# forked child so parent and child never hand out the same values.
+_POOL_SIZE: Final = 256
+_uuid_pool: list[str] = []
+_id_pool: list[str] = []
+
+
+def _clear_pools() -> None:
+    _uuid_pool.clear()
+    _id_pool.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_clear_pools)
+
+
+def _next_uuid() -> str:
+    try:
+        return _uuid_pool.pop()
+    except IndexError:
+        _uuid_pool.extend(_uuid4s(_POOL_SIZE))
+        return _uuid_pool.pop()
+
+
+def _next_id() -> str:
+    try:
+        return _id_pool.pop()
+    except IndexError:
+        _id_pool.extend(_random_ids(_POOL_SIZE))
+        return _id_pool.pop()
 
 
 def _timestamp(dt: datetime) -> int:
@@ -990,6 +1142,7 @@ class PayloadBuilder:
         self._batch_id = v >= (12, 51)
         self._dwmm = v >= (13, 0)
         self._heads: dict[tuple[Any, ...], str] = {}
+        self._plans: dict[tuple[Any, ...], tuple[str, int, str, str] | None] = {}
 
     # The constant part of an object payload for one job "shape": everything from
     # "displayName" to the "command" key, already JSON-encoded.
@@ -998,12 +1151,12 @@ class PayloadBuilder:
             job.class_name,
             job.display_name,
             job.max_tries_value(),
-            job.max_exceptions,
-            job.fail_on_timeout,
-            repr(job.backoff),
-            job.timeout,
+            repr(job._field("max_exceptions", "maxExceptions")),
+            repr(job._field("fail_on_timeout", "failOnTimeout")),
+            repr(job._field("backoff", "backoff")),
+            repr(job._field("timeout", "timeout")),
             job.retry_until,
-            job.delete_when_missing_models,
+            repr(job._field("delete_when_missing_models", "deleteWhenMissingModels")),
         )
         head = self._heads.get(key)
         if head is None:
@@ -1076,13 +1229,17 @@ class PayloadBuilder:
         ``uuid``/``id``/``created_at`` are generated when not given; ``delay`` is the
         12.11+ ``delay`` field (seconds, ``None`` for ``push``).
         """
-        uuid = uuid or str(_uuid.uuid4())
+        uuid = uuid or _next_uuid()
         if self.horizon:
             id = uuid
         elif id is None:
-            id = random_id(32)
+            id = _next_id()
         if created_at is None and self._created_at:
             created_at = int(_time.time())
+        if not self.horizon and type(job) is PhpJob:
+            fast = self._fast(job, uuid, _json_string(id), created_at, delay, attempts)
+            if fast is not None:
+                return fast
         if isinstance(job, str):
             text = self._string_payload(
                 job, data, uuid, id, created_at, delay, attempts
@@ -1116,6 +1273,119 @@ class PayloadBuilder:
             text = "".join(parts)
         if self.horizon:
             text = self._horizon(text, job, pushed_at)
+        return text.encode("utf-8", "surrogatepass")
+
+    # ------------------------------------------------------------------ fast path
+    #
+    # An object payload is constant but for uuid, the job's own properties, the
+    # times and the id. Per job "shape" (everything but the own property values)
+    # the rest is kept already JSON-escaped; per job only the own properties are
+    # serialized (one php.dumps) and escaped. Escaping is per character, so
+    # escape(a + b) == escape(a) + escape(b) and the bytes equal the slow path's.
+
+    def _plan(self, job: PhpJob) -> tuple[str, int, str, str] | None:
+        """``(head, count, mid, end)`` of ``job``'s shape, or ``None`` (slow path):
+        payload = ``{"uuid":"…",`` head ``<count + own>`` mid ``<own>`` end …"""
+        backoff: Any = job.backoff
+        if backoff is not None and type(backoff) is not int:
+            try:
+                backoff = tuple(backoff)
+            except TypeError:
+                return None
+            for b in backoff:
+                if type(b) is not int:
+                    return None
+        try:
+            key = (_SHAPE_ATTRS(job), backoff)
+            plan = self._plans.get(key, False)
+        except TypeError:  # an unhashable attribute
+            return None
+        if plan is not False:
+            return plan  # type: ignore[return-value]
+        plan = self._make_plan(job)
+        if len(self._plans) > 4096:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    def _make_plan(self, job: PhpJob) -> tuple[str, int, str, str] | None:
+        v = self.version
+        head_n, head = _items(php.dumps(job._part(v, "head")))
+        tail_n, tail = _items(php.dumps(job._part(v, "tail")))
+        if b"r:" in head + tail or b"R:" in head + tail:
+            return None
+        try:
+            head_s, tail_s = head.decode("utf-8"), tail.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        cls = job.class_name
+        prefix = f'O:{len(cls.encode("utf-8"))}:"{cls}":'
+        end = _json_chars(tail_s) + '}"'
+        if self._batch_id:
+            end += ',"batchId":' + (
+                "null" if job.batch_id is None else _json_string(job.batch_id)
+            )
+        end += "}"
+        return (
+            self._head(job) + '"' + _json_chars(prefix),
+            head_n + tail_n,
+            ":{" + _json_chars(head_s),
+            end,
+        )
+
+    def _fast(
+        self,
+        job: PhpJob,
+        uuid: str,
+        id_json: str,
+        created_at: int | None,
+        delay: int | None,
+        attempts: int,
+    ) -> bytes | None:
+        """The payload of a plain (not encrypted, no chain) object job, or ``None``
+        when it needs the general path."""
+        if (
+            job.encrypted
+            or job.chain
+            or job._cache
+            or isinstance(job.delay, datetime)
+            or not _TUNING_NAMES.isdisjoint(job.properties)
+        ):
+            return None
+        plan = self._plan(job)
+        if plan is None:
+            return None
+        own = _own_properties(job, self.version)
+        if own is None:
+            return None
+        blob = php.dumps(own)
+        if b"r:" in blob or b"R:" in blob:
+            return None
+        own_n, items = _items(blob)
+        try:
+            own_s = items.decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # the general path raises the error
+        head, count, mid, end = plan
+        if self._created_at:
+            trailer = (
+                f',"createdAt":{int(created_at or 0)},"id":{id_json},'
+                f'"attempts":{int(attempts)},"delay":'
+                + ("null}" if delay is None else f"{int(delay)}}}")
+            )
+        else:
+            trailer = f',"id":{id_json},"attempts":{int(attempts)}}}'
+        text = (
+            '{"uuid":"'
+            + uuid
+            + '",'
+            + head
+            + str(count + own_n)
+            + mid
+            + _json_chars(own_s)
+            + end
+            + trailer
+        )
         return text.encode("utf-8", "surrogatepass")
 
     def _string_payload(

@@ -74,6 +74,9 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
     return True
 
 
+_timeout_cm: Any = getattr(asyncio, "timeout", None)
+
+
 async def run_with_timeout(
     fn: Callable[[T], Awaitable[R]], arg: T, timeout: float | None
 ) -> R:
@@ -83,9 +86,19 @@ async def run_with_timeout(
     """
     if not timeout or timeout <= 0:
         return await fn(arg)
+    if _timeout_cm is None:  # Python 3.10: wait_for (one task per call)
+        try:
+            return await asyncio.wait_for(fn(arg), timeout)
+        except (asyncio.TimeoutError, TimeoutError) as exc:
+            raise HandlerTimeout(f"timed out after {timeout:g}s") from exc
+    # 3.11+: asyncio.timeout() cancels the current task at the deadline; no extra task.
+    deadline = _timeout_cm(timeout)
     try:
-        return await asyncio.wait_for(fn(arg), timeout)
-    except (asyncio.TimeoutError, TimeoutError) as exc:
+        async with deadline:
+            return await fn(arg)
+    except TimeoutError as exc:
+        if not deadline.expired():
+            raise  # the handler's own TimeoutError: a job exception, not a timeout
         raise HandlerTimeout(f"timed out after {timeout:g}s") from exc
 
 

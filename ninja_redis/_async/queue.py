@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import redis.asyncio as redis
+from redis.exceptions import NoScriptError
 
 from .. import _scripts
 from ..exceptions import JobPayloadError
@@ -23,6 +24,10 @@ from ..payloads import (
     JobPayload,
     PayloadBuilder,
     PhpJob,
+    _next_id,
+    _next_uuid,
+    _random_ids,
+    _uuid4s,
     delay_seconds,
     parse_payload,
     random_id,
@@ -39,8 +44,13 @@ __all__ = ["AsyncQueue", "QueueSizes", "QueuedJob"]
 Delay = int | float | timedelta | datetime
 JobState = Literal["pending", "delayed", "reserved"]
 
-# Jobs per EVALSHA of the bulk script (all of a bulk() call's batches go in one pipeline).
+# Jobs per EVALSHA of the bulk script (all of a bulk() call's batches go in one
+# pipeline). The script RPUSHes them 1,000 at a time: unpack() stays far below Lua's
+# C-stack limit (LUAI_MAXCSTACK 8000).
 _BULK_BATCH = 1000
+
+# (keys, payload, available_at or None, PhpJob or None, job id)
+_Plan = tuple[QueueKeys, bytes, "int | None", "PhpJob | None", str]
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,7 @@ class AsyncQueue:
         )
         self._client: redis.Redis | None = None
         self._script_cache: dict[str, Any] = {}
+        self._queue_keys: dict[str | None, QueueKeys] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -122,6 +133,15 @@ class AsyncQueue:
         """The four Redis keys of ``queue`` (default: the configured queue)."""
         return self._keys.queue(queue)
 
+    def _keys_of(self, queue: str | None) -> QueueKeys:
+        # KeySpace.queue() memoised: the config is frozen
+        keys = self._queue_keys.get(queue)
+        if keys is None:
+            if len(self._queue_keys) > 1024:
+                self._queue_keys.clear()
+            keys = self._queue_keys[queue] = self._keys.queue(queue)
+        return keys
+
     @property
     def builder(self) -> PayloadBuilder:
         """The :class:`~ninja_redis.payloads.PayloadBuilder` for this app's version."""
@@ -137,48 +157,58 @@ class AsyncQueue:
         """The payload bytes ``push`` would store for ``job`` (fresh uuid and id)."""
         if isinstance(job, str):
             return self._builder.build(job, data, delay=delay)
-        php_job = to_php_job(job)
-        if php_job.encrypted and self._builder.encrypter is None:
-            self._builder.encrypter = self._app.encrypter
-        return self._builder.build(php_job, delay=delay)
+        return self._build(to_php_job(job), "", delay, None, None)
+
+    def _build(
+        self,
+        job: PhpJob | str,
+        data: Any,
+        delay: int | None,
+        uuid: str | None,
+        job_id: str | None,
+    ) -> bytes:
+        if isinstance(job, PhpJob) and job.encrypted:
+            if self._builder.encrypter is None:
+                self._builder.encrypter = self._app.encrypter
+        return self._builder.build(job, data, uuid=uuid, id=job_id, delay=delay)
 
     def _plan(
-        self, job: Any, queue: str | None, delay: Delay | None, data: Any
-    ) -> tuple[QueueKeys, bytes, int | None, PhpJob | None]:
-        """(keys, payload, available_at or None, PhpJob) for one dispatch."""
+        self,
+        job: Any,
+        queue: str | None,
+        delay: Delay | None,
+        data: Any,
+        uuid: str | None = None,
+        job_id: str | None = None,
+    ) -> _Plan:
+        """(keys, payload, available_at or None, PhpJob, id) for one dispatch."""
         php_job: PhpJob | None = None
-        if isinstance(job, str):
+        if type(job) is str:
             target = queue
+            built: PhpJob | str = job
         else:
-            php_job = to_php_job(job)
+            php_job = job if type(job) is PhpJob else to_php_job(job)
+            built = php_job
             target = queue or php_job.queue
             if delay is None and php_job.delay is not None:
                 delay = php_job.delay
-        keys = self._keys.queue(target)
+        keys = self._keys_of(target)
+        uuid = uuid or _next_uuid()
+        if self._builder.horizon:
+            job_id = uuid
+        elif job_id is None:
+            job_id = _next_id()
         if delay is None:
-            return keys, self.payload(job, data=data), None, php_job
+            payload = self._build(built, data, None, uuid, job_id)
+            return keys, payload, None, php_job, job_id
         now = wall_time()
         seconds = delay_seconds(delay, now)
         if isinstance(delay, datetime):
             available_at = int(delay.timestamp())
         else:
             available_at = int(now) + seconds
-        payload = self.payload(job, data=data, delay=seconds)
-        return keys, payload, available_at, php_job
-
-    @staticmethod
-    def _id_of(payload: bytes) -> str | None:
-        # the id sits near the end of every payload we build: avoid a full parse
-        idx = payload.rfind(b'"id":"')
-        if idx >= 0:
-            end = payload.find(b'"', idx + 6)
-            if end > 0:
-                return payload[idx + 6 : end].decode("utf-8", "replace")
-        try:
-            value = json.loads(payload).get("id")
-        except (ValueError, AttributeError):
-            return None
-        return None if value is None else str(value)
+        payload = self._build(built, data, seconds, uuid, job_id)
+        return keys, payload, available_at, php_job, job_id
 
     # ------------------------------------------------------------- unique jobs
 
@@ -212,24 +242,38 @@ class AsyncQueue:
         ``queue`` ?? the job's ``queue`` ?? the default, and a job with a ``delay``
         goes to ``:delayed``.
         """
-        keys, payload, available_at, php_job = self._plan(job, queue, None, data)
+        keys, payload, available_at, php_job, job_id = self._plan(
+            job, queue, None, data
+        )
         if php_job is not None and php_job.unique:
             if not await self._acquire_unique(php_job):
                 return None
-        await self._store(keys, payload, available_at)
-        return self._id_of(payload)
+        if available_at is None:
+            # Laravel's push script, EVALSHA straight away (SCRIPT LOAD on NOSCRIPT)
+            script = self._script("queue_push")
+            try:
+                await self.redis.evalsha(
+                    script.sha, 2, keys.ready, keys.notify, payload
+                )
+            except NoScriptError:
+                await script(keys=[keys.ready, keys.notify], args=[payload])
+        else:
+            await self._store(keys, payload, available_at)
+        return job_id
 
     async def later(
         self, delay: Delay, job: Any, queue: str | None = None, *, data: Any = ""
     ) -> str | None:
         """Push a job that becomes available after ``delay`` (seconds, ``timedelta``
         or an absolute ``datetime``): ``ZADD queues:Q:delayed <availableAt>``."""
-        keys, payload, available_at, php_job = self._plan(job, queue, delay, data)
+        keys, payload, available_at, php_job, job_id = self._plan(
+            job, queue, delay, data
+        )
         if php_job is not None and php_job.unique:
             if not await self._acquire_unique(php_job):
                 return None
         await self._store(keys, payload, available_at)
-        return self._id_of(payload)
+        return job_id
 
     async def _store(
         self, keys: QueueKeys, payload: bytes, available_at: int | None
@@ -283,13 +327,22 @@ class AsyncQueue:
     ) -> list[str | None]:
         """Push many jobs in one round trip; returns their ids in order.
 
-        Same rules per job as :meth:`push`. The jobs of each queue are sent through
-        one script call per 1,000 jobs (ready ones ``RPUSH``ed in order with one
-        ``:notify`` entry each, delayed ones ``ZADD``ed), all in one pipeline.
-        ``ShouldBeUnique`` jobs take their locks first (one more round trip) and are
-        skipped (``None``) when a lock is taken.
+        Same rules per job as :meth:`push`, and the same payload bytes. The jobs of
+        each queue are sent through one script call per 1,000 jobs (ready ones
+        ``RPUSH``ed in order with one ``:notify`` entry each, delayed ones
+        ``ZADD``ed), all in one pipeline. ``ShouldBeUnique`` jobs take their locks
+        first (one more round trip) and are skipped (``None``) when a lock is taken.
         """
-        plans = [self._plan(job, queue, None, data) for job in jobs]
+        items = list(jobs)
+        n = len(items)
+        if not n:
+            return []
+        uuids = _uuid4s(n)
+        job_ids = uuids if self._builder.horizon else _random_ids(n)
+        plans = [
+            self._plan(job, queue, None, data, uuid, job_id)
+            for job, uuid, job_id in zip(items, uuids, job_ids, strict=True)
+        ]
         skip: set[int] = set()
         uniques = [i for i, p in enumerate(plans) if p[3] is not None and p[3].unique]
         if uniques:
@@ -307,27 +360,35 @@ class AsyncQueue:
             for i, ok in zip(uniques, await pipe.execute(), strict=True):
                 if not ok:
                     skip.add(i)
-        groups: dict[bytes, tuple[QueueKeys, list[bytes]]] = {}
+        # per ready-list key: (keys, ready payloads, [availableAt, payload, ...])
+        groups: dict[bytes, tuple[QueueKeys, list[bytes], list[Any]]] = {}
         ids: list[str | None] = []
-        for i, (keys, payload, available_at, _job) in enumerate(plans):
+        for i, (keys, payload, available_at, _job, job_id) in enumerate(plans):
             if i in skip:
                 ids.append(None)
                 continue
             group = groups.get(keys.ready)
             if group is None:
-                group = groups[keys.ready] = (keys, [])
-            group[1].append(b"" if available_at is None else b"%d" % available_at)
-            group[1].append(payload)
-            ids.append(self._id_of(payload))
+                group = groups[keys.ready] = (keys, [], [])
+            if available_at is None:
+                group[1].append(payload)
+            else:
+                group[2].append(available_at)
+                group[2].append(payload)
+            ids.append(job_id)
         if groups:
             script = self._script("queue_push_bulk")
             pipe = self.redis.pipeline(transaction=False)
-            for keys, args in groups.values():
+            for keys, ready, delayed in groups.values():
+                keys_list = [keys.ready, keys.notify, keys.delayed]
+                for start in range(0, len(ready), _BULK_BATCH):
+                    chunk = ready[start : start + _BULK_BATCH]
+                    await script(keys=keys_list, args=[len(chunk), *chunk], client=pipe)
                 step = 2 * _BULK_BATCH
-                for start in range(0, len(args), step):
+                for start in range(0, len(delayed), step):
                     await script(
-                        keys=[keys.ready, keys.notify, keys.delayed],
-                        args=args[start : start + step],
+                        keys=keys_list,
+                        args=[0, *delayed[start : start + step]],
                         client=pipe,
                     )
             await pipe.execute()

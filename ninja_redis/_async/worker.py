@@ -9,8 +9,10 @@ is what ``RedisQueue::pop()`` does (spec §9.3, §9.6)::
     EVAL pop      queues:Q -> queues:Q:reserved (score now + retry_after), attempts + 1
     [BLPOP queues:Q:notify block_for, then pop once more]  (when block_for is set)
 
-The three scripts are sent in one pipeline (one round trip, same commands in the same order
-as Laravel's worker). Then, like ``Worker::process()``:
+Here the three scripts run as one script, ``queue_next.lua`` (Laravel's bodies, in the same
+order, preceded by the ``ZREM`` of the job that just finished): one ``EVALSHA`` round trip
+per job on a connection each runner keeps for the whole run. Then, like
+``Worker::process()``:
 
 * ``retryUntil`` passed, or ``maxTries`` (payload ?? worker ``tries``) > 0 and attempts >
   maxTries → failed with ``MaxAttemptsExceededException``;
@@ -41,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .. import _scripts
@@ -111,8 +113,9 @@ class _Script:
 
 
 _POP = _Script("queue_pop")
-_MIGRATE = _Script("queue_migrate")
 _RELEASE = _Script("queue_release")
+# ZREM finished jobs + migrate :delayed + migrate :reserved + pop, in one EVALSHA.
+_NEXT = _Script("queue_next")
 
 
 def _exception_text(exc: BaseException) -> str:
@@ -282,6 +285,9 @@ class _Runner:
     pending: list[AsyncJob] = field(default_factory=list)
     secondary_queue_had_job: bool = False
     buffer: list[AsyncJob] = field(default_factory=list)
+    # The runner's own connection (taken from the client's pool for the run) for the
+    # queue_next round trips; None until the first pop, or with a cluster client.
+    conn: Any = None
 
 
 class AsyncWorker:
@@ -297,10 +303,14 @@ class AsyncWorker:
     ``failer``: the failed-job store (default: the one the config names).
     ``connection_name``: the queue connection name recorded with failed jobs (``redis``).
     ``prefetch``: jobs each runner reserves per round trip (default 1 = Laravel's exact
-    behaviour). With ``prefetch=k`` the pop script runs k times in the same pipeline and
+    behaviour). With ``prefetch=k`` the pop script runs k times in the same round trip and
     the jobs are run one after the other: each is reserved (``now + retry_after``) when
     popped, as if k Laravel workers had popped it, so keep ``k * job time`` well below
     ``retry_after``; jobs already reserved are still run after a stop request.
+
+    Each runner keeps one connection of the client's pool while :meth:`run` runs (besides
+    the short-lived ones for release/fail/delete), so a pool with a connection limit needs
+    more than ``concurrency`` connections.
 
     Register handlers with :meth:`handler`, then :meth:`run`.
     """
@@ -354,6 +364,10 @@ class AsyncWorker:
         self._client: redis.Redis = app.connection(app.config.queue_connection)
         self._keys = {name: app.keys.queue(name) for name in self.queues}
         self._handlers: dict[str, Handler] = {}
+        self._resolved: dict[tuple[str, str | None], str | None] = {}
+        # Runners send queue_next on their own pool connection; a cluster client (no
+        # connection_pool) runs it through the client instead.
+        self._pool: Any = getattr(self._client, "connection_pool", None)
         self._failed_hooks: dict[str, FailedCallback] = {}
         self._stop_reason: str | None = None
         self._stop_event: Any = None
@@ -362,9 +376,10 @@ class AsyncWorker:
         v = app.config.laravel_version
         self._v11 = v >= (11, 0)
         self._v10 = v >= (10, 0)
+        # 8.x sends only "now" to the migrate script (no LIMIT); 9.x+ also the batch
+        # size (-1 = all); queue_next takes "" for the former.
         batch = app.config.queue_migration_batch_size
-        # 8.x sends only "now" to the migrate script; 9.x+ also the batch size (-1 = all).
-        self._migrate_extra: list[Any] = [] if v < (9, 0) else [batch]
+        self._next_batch: Any = b"" if v < (9, 0) else batch
 
     # ---------------------------------------------------------------- handlers
 
@@ -377,6 +392,7 @@ class AsyncWorker:
 
         def register(fn: Handler) -> Handler:
             self._handlers[name] = fn
+            self._resolved.clear()
             if failed is not None:
                 self._failed_hooks[name] = failed
             return fn
@@ -391,16 +407,24 @@ class AsyncWorker:
             job_name = payload.job
         except KeyError:
             return None
+        command_name = (
+            payload.command_name if job_name == CALL_QUEUED_HANDLER else None
+        )
+        cache_key = (job_name, command_name)
+        try:
+            return self._resolved[cache_key]
+        except KeyError:
+            pass
         candidates: list[str] = []
         if job_name == CALL_QUEUED_HANDLER:
-            if payload.command_name:
-                candidates.append(payload.command_name)
+            if command_name:
+                candidates.append(command_name)
         else:
             candidates += [job_name, job_name.split("@", 1)[0]]
-        for c in candidates:
-            if c in self._handlers:
-                return c
-        return None
+        found = next((c for c in candidates if c in self._handlers), None)
+        if len(self._resolved) < 4096:
+            self._resolved[cache_key] = found
+        return found
 
     @property
     def failer(self) -> AsyncFailedJobStore:
@@ -465,7 +489,10 @@ class AsyncWorker:
         finally:
             restore()
             for r in runners:
-                await self._flush(r)
+                try:
+                    await self._flush(r)
+                finally:
+                    await self._release_connection(r)
         for r in runners:
             for name in ("jobs", "deleted", "released", "failed"):
                 setattr(total, name, getattr(total, name) + getattr(r.result, name))
@@ -539,6 +566,8 @@ class AsyncWorker:
                 runner.result.jobs += 1
                 try:
                     await self._process(job)
+                    if self.rest > 0:
+                        await self._flush(runner)  # deleted before the rest, as Laravel
                 except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                     log.warning("lost the connection while processing %r: %s", job, exc)
                     runner.pending.clear()
@@ -605,61 +634,68 @@ class AsyncWorker:
     async def _migrate_and_pop(
         self, runner: _Runner, keys: QueueKeys, count: int = 1
     ) -> list[tuple[bytes, bytes]]:
-        for attempt in range(2):
-            now = int(_backend.wall_time())
-            pipe = self._client.pipeline(transaction=False)
-            pending = runner.pending
-            for job in pending:
-                pipe.zrem(job.keys.reserved, job.reserved)
-            pipe.evalsha(
-                _MIGRATE.sha,
-                3,
-                keys.delayed,
-                keys.ready,
-                keys.notify,
+        """``ZREM`` the jobs that just finished, migrate ``:delayed`` and (unless
+        ``retry_after`` is None) ``:reserved``, pop ``count`` times: one ``queue_next``
+        round trip with the effects of Laravel's four commands in that order."""
+        members: list[bytes] = []
+        if runner.pending:
+            if all(job.keys.reserved == keys.reserved for job in runner.pending):
+                members = [job.reserved for job in runner.pending]
+            else:  # a job of another queue finished: its own ZREM first
+                await self._flush(runner)
+        now = int(_backend.wall_time())
+        # EVALSHA <queue_next> 4 queues:Q queues:Q:reserved queues:Q:notify
+        #   queues:Q:delayed <now> <now+retry_after> 1 -1 1 [<reserved bytes>...]
+        reply = await self._eval_next(
+            runner,
+            [keys.ready, keys.reserved, keys.notify, keys.delayed],
+            [
                 now,
-                *self._migrate_extra,
-            )
-            if self.retry_after is not None:
-                pipe.evalsha(
-                    _MIGRATE.sha,
-                    3,
-                    keys.reserved,
-                    keys.ready,
-                    keys.notify,
-                    now,
-                    *self._migrate_extra,
-                )
-            for _ in range(count):
-                pipe.evalsha(
-                    _POP.sha,
-                    3,
-                    keys.ready,
-                    keys.reserved,
-                    keys.notify,
-                    now + (self.retry_after or 0),
-                )
-            results = await pipe.execute(raise_on_error=False)
+                now + (self.retry_after or 0),
+                b"0" if self.retry_after is None else b"1",
+                self._next_batch,
+                count,
+                *members,
+            ],
+        )
+        if members:
             runner.pending = []
-            if attempt == 0 and any(isinstance(r, NoScriptError) for r in results):
-                runner.pending = [
-                    job
-                    for job, r in zip(pending, results, strict=False)
-                    if isinstance(r, Exception)
-                ]
-                await self._load_scripts()
-                continue
-            for r in results:
-                if isinstance(r, Exception):
-                    raise r
-            return [
-                (p[0], p[1]) for p in results[len(results) - count :] if p[0] and p[1]
-            ]
-        raise QueueError("the queue scripts could not be loaded")  # pragma: no cover
+        return [(reply[i], reply[i + 1]) for i in range(0, len(reply) - 1, 2)]
 
-    async def _load_scripts(self) -> None:
-        for script in (_MIGRATE, _POP, _RELEASE):
-            await self._client.script_load(script.text)
+    async def _eval_next(
+        self, runner: _Runner, keys: list[bytes], args: list[Any]
+    ) -> Any:
+        """``EVALSHA queue_next`` on the runner's own connection (``SCRIPT LOAD`` after
+        ``NOSCRIPT``, e.g. after a Redis restart)."""
+        pool = self._pool
+        if pool is None:
+            return await _NEXT(self._client, keys, args)
+        conn = runner.conn
+        if conn is None:
+            conn = runner.conn = await pool.get_connection()
+        try:
+            try:
+                await conn.send_command("EVALSHA", _NEXT.sha, len(keys), *keys, *args)
+                return await conn.read_response(disable_decoding=True)
+            except NoScriptError:
+                await conn.send_command("SCRIPT", "LOAD", _NEXT.text)
+                await conn.read_response()
+                await conn.send_command("EVALSHA", _NEXT.sha, len(keys), *keys, *args)
+                return await conn.read_response(disable_decoding=True)
+        except ResponseError:
+            raise  # the reply was read in full: the connection is still usable
+        except BaseException:
+            # Lost, timed out or cancelled between request and reply: never reuse it.
+            await self._release_connection(runner, broken=True)
+            raise
+
+    async def _release_connection(self, runner: _Runner, broken: bool = False) -> None:
+        conn, runner.conn = runner.conn, None
+        if conn is None:
+            return
+        if broken:
+            await conn.disconnect()
+        await self._pool.release(conn)
 
     # ---------------------------------------------------------------- process
 

@@ -11,6 +11,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -223,6 +224,72 @@ float_syntax(const unsigned char *s, Py_ssize_t len)
     return i == len;
 }
 
+static const double pow10tab[23] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* Clinger's fast path for text that passed float_syntax(): when the significand
+ * has at most 15 digits and the decimal exponent is within +-22, the result of one
+ * IEEE multiplication or division is the correctly rounded value (both operands
+ * are exact doubles). Returns 0 when the slow, general strtod is needed. */
+static int
+fast_strtod(const unsigned char *s, Py_ssize_t len, double *out)
+{
+    Py_ssize_t i = 0;
+    int neg = 0, nd = 0, exp10 = 0;
+    uint64_t m = 0;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+        neg = s[i++] == '-';
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (m == 0 && s[i] == '0')
+            continue; /* leading zeros */
+        if (++nd > 15)
+            return 0;
+        m = m * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i < len && s[i] == '.') {
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            exp10--;
+            if (m == 0 && s[i] == '0')
+                continue;
+            if (++nd > 15)
+                return 0;
+            m = m * 10 + (uint64_t)(s[i] - '0');
+        }
+    }
+    if (i < len) { /* [eE][+-]?[0-9]+ */
+        int eneg = 0, e = 0;
+        i++;
+        if (s[i] == '+' || s[i] == '-')
+            eneg = s[i++] == '-';
+        for (; i < len; i++) {
+            if (e > 1000)
+                return 0;
+            e = e * 10 + (s[i] - '0');
+        }
+        exp10 += eneg ? -e : e;
+    }
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+    return 0; /* x87 extended precision: double rounding, use strtod */
+#endif
+    double x = (double)m;
+    if (m == 0)
+        x = 0.0;
+    else if (exp10 < 0) {
+        if (exp10 < -22)
+            return 0;
+        x /= pow10tab[-exp10];
+    }
+    else {
+        if (exp10 > 22)
+            return 0;
+        x *= pow10tab[exp10];
+    }
+    *out = neg ? -x : x;
+    return 1;
+}
+
 static int
 valid_class_name(const unsigned char *s, Py_ssize_t len)
 {
@@ -237,8 +304,16 @@ valid_class_name(const unsigned char *s, Py_ssize_t len)
     return 1;
 }
 
+/* A direct-mapped cache of short ASCII str objects, keyed by their bytes: PHP
+ * arrays of records repeat the same keys (and many short values) over and over;
+ * reusing the str (hash already computed) saves the allocation, the decoding and
+ * the dict's hashing. str objects are immutable, so sharing them is invisible. */
+#define SCACHE_SIZE 4096
+#define SCACHE_MAXLEN 48
+static PyObject *scache[SCACHE_SIZE];
+
 static PyObject *
-decode_str(const unsigned char *s, Py_ssize_t len)
+decode_ascii_or_utf8(const unsigned char *s, Py_ssize_t len)
 {
     PyObject *v = PyUnicode_DecodeUTF8((const char *)s, len, NULL);
     if (v == NULL) {
@@ -247,6 +322,35 @@ decode_str(const unsigned char *s, Py_ssize_t len)
         PyErr_Clear();
         v = PyBytes_FromStringAndSize((const char *)s, len);
     }
+    return v;
+}
+
+/* UTF-8 text as str, other bytes as bytes (short ASCII strings come from scache) */
+static PyObject *
+decode_str(const unsigned char *s, Py_ssize_t len)
+{
+    if (len == 0 || len > SCACHE_MAXLEN)
+        return decode_ascii_or_utf8(s, len);
+    uint32_t h = 2166136261u;
+    unsigned char hi = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        hi |= s[i];
+        h = (h ^ s[i]) * 16777619u;
+    }
+    if (hi & 0x80)
+        return decode_ascii_or_utf8(s, len);
+    h ^= (uint32_t)len * 0x9E3779B1u;
+    PyObject **slot = &scache[(h ^ (h >> 13)) & (SCACHE_SIZE - 1)];
+    PyObject *c = *slot;
+    if (c != NULL && PyUnicode_GET_LENGTH(c) == len &&
+        memcmp(PyUnicode_1BYTE_DATA(c), s, (size_t)len) == 0)
+        return Py_NewRef(c);
+    PyObject *v = PyUnicode_New(len, 127);
+    if (v == NULL)
+        return NULL;
+    memcpy(PyUnicode_1BYTE_DATA(v), s, (size_t)len);
+    (void)PyObject_Hash(v); /* cached in the object */
+    Py_XSETREF(*slot, Py_NewRef(v));
     return v;
 }
 
@@ -621,7 +725,10 @@ decode(Dec *d, PyObject **out, Py_ssize_t *endpos)
             const unsigned char *s = p + pos + 2;
             Py_ssize_t len = semi - pos - 2;
             double x;
-            if (float_syntax(s, len)) {
+            if (float_syntax(s, len) && fast_strtod(s, len, &x)) {
+                /* exact: a <= 15-digit integer times or divided by 10^k, k <= 22 */
+            }
+            else if (float_syntax(s, len)) {
                 char buf[64];
                 char *tmp = buf;
                 if (len >= (Py_ssize_t)sizeof buf) {
