@@ -301,6 +301,9 @@ class LaravelCacheCodec:
     def dumps(self, value: Any) -> bytes:
         """The bytes ``put()`` / ``forever()`` / ``putMany()`` store for ``value``."""
         if self._plain:
+            t = type(value)
+            if t is dict or t is list:  # hot path: arrays are never PHP-numeric
+                return php_dumps(value)
             return self.encode(value)
         packer = self.packer
         if packer.serializer == "none":
@@ -340,6 +343,13 @@ class LaravelCacheCodec:
         written by ``add()`` unpacks to an array and Laravel raises ``TypeError``).
         """
         if self._plain:
+            # hot path. serialize() output starts with a type letter (a:, s:, O:, N;
+            # ...), a PHP numeric string with a digit, sign, dot or whitespace
+            # (all <= b"9"), so a letter first skips the is_numeric regex.
+            if type(data) is bytes and data[:1] > b"9":
+                if self.allowed_classes is True:
+                    return php_loads(data)
+                return php_loads(data, allowed_classes=self.allowed_classes)
             if is_php_numeric(data):
                 return bytes(data).decode("ascii")
             return self._php_loads(bytes(data))

@@ -31,6 +31,7 @@ import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -329,7 +330,7 @@ class Encrypter:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("_ciphers", "_keys", "_spec")
+    __slots__ = ("_ciphers", "_decryptors", "_keys", "_spec")
 
     def __init__(
         self,
@@ -355,6 +356,9 @@ class Encrypter:
         # thread-safe), in the order of _keys.
         self._ciphers: tuple[Any, ...] = tuple(
             AESGCM(k) if spec.aead else algorithms.AES(k) for k in keys
+        )
+        self._decryptors: tuple[_CbcDecryptor, ...] = (
+            () if spec.aead else tuple(_CbcDecryptor(a) for a in self._ciphers)
         )
 
     @classmethod
@@ -524,9 +528,9 @@ class Encrypter:
         # CBC: find the key whose MAC matches before decrypting anything.
         mac_input = (env.iv_field + env.value_field).encode("utf-8")
         given = env.mac_field.encode("utf-8")
-        for key, aes in zip(self._keys, self._ciphers):
+        for key, dec in zip(self._keys, self._decryptors):
             if _equal_digests(_mac_bytes(key, mac_input), given):
-                plaintext = _cbc_decrypt(aes, env.iv, ciphertext)
+                plaintext = _cbc_decrypt(dec, env.iv, ciphertext)
                 if plaintext is None:
                     raise DecryptError("Could not decrypt the data.", payload)
                 return plaintext
@@ -609,18 +613,42 @@ def _mac_bytes(key: bytes, data: bytes) -> bytes:
     return hmac.digest(key, data, "sha256").hex().encode("ascii")
 
 
-def _cbc_decrypt(
-    aes: algorithms.AES, iv: bytes, ciphertext: bytes
-) -> bytes | None:
+class _CbcDecryptor:
+    """AES-CBC decryption for one key without a new OpenSSL context per message.
+
+    Creating a CBC context costs more than decrypting a cookie, so each thread keeps
+    one ECB context per key (only whole blocks go through it, so it never holds
+    state between calls) and CBC is done by hand: ``P[i] = D(C[i]) xor C[i-1]``,
+    ``C[-1] = iv``.
+    """
+
+    __slots__ = ("_aes", "_local")
+
+    def __init__(self, aes: algorithms.AES) -> None:
+        self._aes = aes
+        self._local = threading.local()
+
+    def decrypt(self, iv: bytes, ciphertext: bytes) -> bytes:
+        """Decrypt whole blocks (``len(ciphertext) % 16 == 0``), no unpadding."""
+        ecb = getattr(self._local, "ecb", None)
+        if ecb is None:
+            ecb = Cipher(self._aes, modes.ECB()).decryptor()
+            self._local.ecb = ecb
+        blocks: bytes = ecb.update(ciphertext)
+        size = len(ciphertext)
+        chain = int.from_bytes(iv + ciphertext[:-16], "big")
+        return (int.from_bytes(blocks, "big") ^ chain).to_bytes(size, "big")
+
+
+def _cbc_decrypt(dec: _CbcDecryptor, iv: bytes, ciphertext: bytes) -> bytes | None:
     """AES-CBC + PKCS#7 as ``openssl_decrypt``; ``None`` where it returns ``false``.
 
     Only called once the MAC matched, so the padding check need not be constant time
     (there is no padding oracle without a valid MAC).
     """
-    if not ciphertext or len(ciphertext) % 16:
+    if not ciphertext or len(ciphertext) % 16 or len(iv) != 16:
         return None
-    dec = Cipher(aes, modes.CBC(iv)).decryptor()
-    padded = dec.update(ciphertext)
+    padded = dec.decrypt(iv, ciphertext)
     # PKCS#7: the last byte n (1..16) repeated n times
     n = padded[-1]
     if not 1 <= n <= 16 or padded[-n:] != bytes((n,)) * n:
@@ -638,6 +666,21 @@ def cookie_prefix(name: str, key: bytes) -> str:
     under the fixture key: ``10803562c52e30f6039a3e990507c65985168f06|``.
     """
     return hmac.new(key, name.encode("utf-8") + b"v2", hashlib.sha1).hexdigest() + "|"
+
+
+_PREFIX_CACHE_SIZE: Final = 256
+
+
+def _unquote_cookie(value: str) -> str:
+    """``urllib.parse.unquote`` of a cookie value, fast for Symfony's encoding.
+
+    A cookie Laravel set only has ``%3D``, ``%2B`` and ``%2F`` escapes; when those
+    account for every ``%`` the result equals ``unquote(value)`` (each ``%`` starts a
+    complete escape and a replacement never creates a new one). Otherwise, e.g.
+    lower-case hex, other escapes or a stray ``%``, ``unquote`` itself is used.
+    """
+    fast = value.replace("%3D", "=").replace("%2B", "+").replace("%2F", "/")
+    return fast if "%" not in fast else unquote(value)
 
 
 def is_valid_session_id(session_id: object) -> bool:
@@ -679,10 +722,24 @@ class LaravelCookies:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("_encrypter",)
+    __slots__ = ("_encrypter", "_prefixes")
 
     def __init__(self, encrypter: Encrypter) -> None:
         self._encrypter = encrypter
+        #: cookie name -> its prefix under each key (HMAC-SHA1 computed once per name)
+        self._prefixes: dict[str, tuple[bytes, ...]] = {}
+
+    def _key_prefixes(self, name: str) -> tuple[bytes, ...]:
+        prefixes = self._prefixes.get(name)
+        if prefixes is None:
+            prefixes = tuple(
+                cookie_prefix(name, key).encode("ascii")
+                for key in self._encrypter.all_keys
+            )
+            if len(self._prefixes) >= _PREFIX_CACHE_SIZE:
+                self._prefixes.clear()
+            self._prefixes[name] = prefixes
+        return prefixes
 
     @property
     def encrypter(self) -> Encrypter:
@@ -707,7 +764,7 @@ class LaravelCookies:
     def decrypt_bytes(self, name: str, value: str | bytes) -> bytes:
         """Decrypt cookie ``name`` and return the value bytes after the prefix."""
         if isinstance(value, str):
-            payload: str | bytes = unquote(value) if "%" in value else value
+            payload: str | bytes = _unquote_cookie(value) if "%" in value else value
         elif isinstance(value, (bytes, bytearray, memoryview)):
             payload = unquote_to_bytes(bytes(value))
         else:
@@ -719,8 +776,8 @@ class LaravelCookies:
         except DecryptError as exc:
             raise DecryptError(f"cookie {name!r}: {exc}", value) from None
         head = plaintext[:_COOKIE_PREFIX_LEN]
-        for key in self._encrypter.all_keys:
-            if hmac.compare_digest(head, cookie_prefix(name, key).encode("ascii")):
+        for prefix in self._key_prefixes(name):
+            if hmac.compare_digest(head, prefix):
                 return plaintext[_COOKIE_PREFIX_LEN:]
         raise DecryptError(
             f"cookie {name!r}: the value was not encrypted for this cookie name "

@@ -760,7 +760,16 @@ def _own_properties(job: PhpJob, v: tuple[int, int]) -> dict[str, Any] | None:
             return None
         else:
             raw = name
-        own[raw] = value if type(value) in plain else _to_php(value, v, carbon_major)
+        t = type(value)
+        # lists and dicts go as they are: a value php.dumps rejects (a datetime, a
+        # ModelIdentifier, an enum member…) or one it writes as a back-reference
+        # (the same list twice; _to_php copies them) sends the job to the general
+        # path, which converts everything.
+        own[raw] = (
+            value
+            if t in plain or t is list or t is dict
+            else _to_php(value, v, carbon_major)
+        )
     return own
 
 
@@ -1234,10 +1243,13 @@ class PayloadBuilder:
             id = uuid
         elif id is None:
             id = _next_id()
+            id_json = '"' + id + '"'  # [A-Za-z0-9]: nothing to escape
+        else:
+            id_json = _json_string(id)
         if created_at is None and self._created_at:
             created_at = int(_time.time())
         if not self.horizon and type(job) is PhpJob:
-            fast = self._fast(job, uuid, _json_string(id), created_at, delay, attempts)
+            fast = self._fast(job, uuid, id_json, created_at, delay, attempts)
             if fast is not None:
                 return fast
         if isinstance(job, str):
@@ -1358,7 +1370,10 @@ class PayloadBuilder:
         own = _own_properties(job, self.version)
         if own is None:
             return None
-        blob = php.dumps(own)
+        try:
+            blob = php.dumps(own)
+        except SerializeError:
+            return None
         if b"r:" in blob or b"R:" in blob:
             return None
         own_n, items = _items(blob)
@@ -1368,23 +1383,23 @@ class PayloadBuilder:
             return None  # the general path raises the error
         head, count, mid, end = plan
         if self._created_at:
-            trailer = (
-                f',"createdAt":{int(created_at or 0)},"id":{id_json},'
-                f'"attempts":{int(attempts)},"delay":'
-                + ("null}" if delay is None else f"{int(delay)}}}")
+            # ,"createdAt":1767225600,"id":"…","attempts":0,"delay":null}
+            trailer = ',"createdAt":%d,"id":%s,"attempts":%d,"delay":%s}' % (
+                created_at or 0,
+                id_json,
+                attempts,
+                "null" if delay is None else "%d" % delay,
             )
         else:
-            trailer = f',"id":{id_json},"attempts":{int(attempts)}}}'
-        text = (
-            '{"uuid":"'
-            + uuid
-            + '",'
-            + head
-            + str(count + own_n)
-            + mid
-            + _json_chars(own_s)
-            + end
-            + trailer
+            trailer = ',"id":%s,"attempts":%d}' % (id_json, attempts)
+        text = '{"uuid":"%s",%s%d%s%s%s%s' % (
+            uuid,
+            head,
+            count + own_n,
+            mid,
+            _json_chars(own_s),
+            end,
+            trailer,
         )
         return text.encode("utf-8", "surrogatepass")
 

@@ -22,6 +22,7 @@ __all__ = [
     "run_blocking",
     "run_concurrently",
     "run_with_timeout",
+    "send_packed",
     "sleep",
     "wait_event",
     "wall_time",
@@ -31,7 +32,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 JobResult = Awaitable[Any]
 """What a job handler returns (a coroutine here; any value in the blocking twin)."""
-
 
 
 async def sleep(seconds: float) -> None:
@@ -113,6 +113,22 @@ async def run_concurrently(runners: list[Callable[[], Awaitable[None]]]) -> None
         await runners[0]()
         return
     await asyncio.gather(*(r() for r in runners))
+
+
+async def send_packed(conn: Any, data: bytes) -> None:
+    """Send an already packed RESP request on a redis-py connection taken from a pool.
+
+    Writes to the connection's stream directly when it is open: redis-py's
+    ``send_packed_command`` wraps each write in ``asyncio.wait_for`` (a task per request)
+    when ``socket_timeout`` is set. The reply is read with ``conn.read_response()``, which
+    keeps the read timeout.
+    """
+    writer = getattr(conn, "_writer", None)
+    if writer is None or writer.is_closing():
+        await conn.send_packed_command(data, check_health=False)
+        return
+    writer.write(data)
+    await writer.drain()  # at once unless the transport is over its high-water mark
 
 
 def install_signal_handlers(callback: Callable[[int], None]) -> Callable[[], None]:

@@ -77,7 +77,9 @@ class AsyncLaravel:
         **overrides: Any,
     ) -> AsyncLaravel:
         """Configure for the Redis server at ``url`` with the version's defaults."""
-        config = LaravelConfig.from_url(url, laravel_version=laravel_version, **overrides)
+        config = LaravelConfig.from_url(
+            url, laravel_version=laravel_version, **overrides
+        )
         return cls(config, client_options=client_options)
 
     @classmethod

@@ -25,7 +25,7 @@ from .. import _scripts
 from ..exceptions import CodecError, LockError, UnserializeError
 from ..keys import glob_escape, to_bytes
 from ._backend import spawn, wait_spawned, wall_time
-from .lock import AsyncLock
+from .lock import AsyncLock, _evalsha
 
 if TYPE_CHECKING:
     import redis.asyncio as redis
@@ -54,6 +54,7 @@ _MISSING: Any = object()
 _FLEXIBLE_CREATED = b"illuminate:cache:flexible:created:"
 _FLEXIBLE_LOCK = b"illuminate:cache:flexible:lock:"
 _CHUNK = 1000
+_TAG_PLANS = 1024  # tag lists whose keys are kept (cleared when full)
 
 
 def ttl_seconds(
@@ -284,6 +285,11 @@ class AsyncCache(AsyncRepository):
         self._atomic_tag_flush = v >= (12, 30) and not cfg.cluster
         self._transaction = not cfg.cluster
         self._scripts: dict[tuple[str, bool], AsyncScript] = {}
+        #: key material per tag list (sha1 namespaces etc.), see AsyncTaggedCache
+        self._tag_plans: dict[
+            tuple[str, ...], tuple[list[bytes], bytes, bytes, list[bytes]]
+        ] = {}
+        self._p_len = len(self._keys.legacy_ref_member_key(b""))
         self._pending: list[Any] = []
         self.on_corrupt: OnCorrupt = on_corrupt
 
@@ -334,6 +340,19 @@ class AsyncCache(AsyncRepository):
         if not fulls:
             return {}
         raws: list[bytes | None] = await self._redis.mget(fulls)  # type: ignore[assignment]
+        if defaults is None:
+            # hot path: no per-key defaults, so a miss and a cached null are both None
+            loads = self._loads
+            try:
+                return dict(
+                    zip(
+                        names,
+                        [None if r is None else loads(r) for r in raws],
+                        strict=True,
+                    )
+                )
+            except CodecError:
+                pass  # redo it key by key to name the bad key / honour on_corrupt
         out: dict[Key, Any] = {}
         for name, full, raw in zip(names, fulls, raws, strict=True):
             d = None if defaults is None else defaults[name]
@@ -473,8 +492,13 @@ class AsyncCache(AsyncRepository):
         seconds = self._seconds(ttl)
         if not seconds:
             return False
-        result = await self._script("cache_add")(
-            keys=[full], args=[self._codec.dumps_for_add(value), seconds]
+        result = await _evalsha(
+            self._redis,
+            self._script("cache_add"),
+            1,
+            full,
+            self._codec.dumps_for_add(value),
+            seconds,
         )
         return bool(result)
 
@@ -652,10 +676,25 @@ class AsyncTaggedCache(AsyncRepository):
         self._keys = keys = cache._keys
         self._codec = cache._codec
         self._legacy = cache._legacy_tags
-        self._tag_zsets = [keys.tag_entries(n) for n in names]
-        # ⟨P⟩⟨C⟩sha1: and the zset member head sha1: (10+; fixed per tag list)
-        self._member_head = keys.tag_member(list(names), b"")
-        self._item_head = keys.tag_member_key(self._member_head)
+        plans = cache._tag_plans
+        plan = plans.get(tuple(self.names))
+        if plan is None:
+            if len(plans) >= _TAG_PLANS:
+                plans.clear()
+            # 10+: the tag zsets, the zset member head sha1: and ⟨P⟩⟨C⟩sha1:
+            member_head = keys.tag_member(list(names), b"")
+            plan = plans[tuple(self.names)] = (
+                [keys.tag_entries(n) for n in names],
+                member_head,
+                keys.tag_member_key(member_head),
+                # 8/9: ⟨P⟩⟨C⟩tag:NAME:key of each tag
+                [keys.legacy_tag_id_key(n) for n in names],
+            )
+        # shared per tag list (cached by the store): never mutated
+        self._tag_zsets, self._member_head, self._item_head, self._id_keys = plan
+        # 8/9 ref member = the item key without ⟨P⟩
+        self._p_len = cache._p_len
+        self._ids: list[bytes] = []
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.names!r}>"
@@ -664,13 +703,21 @@ class AsyncTaggedCache(AsyncRepository):
 
     async def _legacy_ids(self) -> list[bytes]:
         """8/9: every tag's id, created (``SET``, forever) where missing."""
-        keys = [self._keys.legacy_tag_id_key(n) for n in self.names]
-        fresh = [self._codec.dumps(_uniqid().decode()) for _ in keys]
-        raws = await self._cache._script("tag_legacy_ids")(keys=keys, args=fresh)
+        keys = self._id_keys
+        dumps = self._codec.dumps
+        # ARGV: a fresh E(uniqid) per tag, stored only where the tag has no id yet
+        raws = await _evalsha(
+            self._redis,
+            self._cache._script("tag_legacy_ids"),
+            len(keys),
+            *keys,
+            *[dumps(_uniqid().decode()) for _ in keys],
+        )
         ids: list[bytes] = []
+        loads = self._codec.loads
         for key, raw in zip(keys, raws, strict=True):
             try:
-                value = self._codec.loads(raw)
+                value = loads(raw)
             except CodecError as exc:
                 raise _corrupt(exc, raw, key) from None
             ids.append(
@@ -685,10 +732,10 @@ class AsyncTaggedCache(AsyncRepository):
             return [self._item_head + to_bytes(k) for k in keys], members
         ids = await self._legacy_ids()
         self._ids = ids
-        return (
-            [self._keys.legacy_tagged(ids, k) for k in keys],
-            [self._keys.legacy_ref_member(ids, k) for k in keys],
-        )
+        fulls = [self._keys.legacy_tagged(ids, k) for k in keys]
+        # the ref member is the item key without ⟨P⟩: ⟨C⟩sha1:key
+        p = self._p_len
+        return fulls, [f[p:] for f in fulls]
 
     async def item_key(self, key: Key) -> bytes:
         """The full Redis key of ``key`` under these tags."""
@@ -716,8 +763,9 @@ class AsyncTaggedCache(AsyncRepository):
             return await self._cache._read(
                 self._item_head + to_bytes(key), default, on_corrupt
             )
-        fulls, _ = await self._full_keys([key])
-        return await self._cache._read(fulls[0], default, on_corrupt)
+        ids = await self._legacy_ids()
+        full = self._keys.legacy_tagged(ids, key)
+        return await self._cache._read(full, default, on_corrupt)
 
     async def many(
         self,
@@ -789,19 +837,25 @@ class AsyncTaggedCache(AsyncRepository):
             return False
         fulls, members = await self._full_keys([key])
         if self._legacy:
-            script = self._cache._script("cache_add")
-            result = await script(
-                keys=[fulls[0]], args=[self._codec.dumps_for_add(value), seconds]
-            )
-            return bool(result)
-        result = await self._cache._script("cache_tagged_add")(
-            keys=[fulls[0], *self._tag_zsets],
-            args=[
+            result = await _evalsha(
+                self._redis,
+                self._cache._script("cache_add"),
+                1,
+                fulls[0],
                 self._codec.dumps_for_add(value),
                 seconds,
-                int(wall_time()) + seconds,
-                self._codec.pack_member(members[0]),
-            ],
+            )
+            return bool(result)
+        result = await _evalsha(
+            self._redis,
+            self._cache._script("cache_tagged_add"),
+            1 + len(self._tag_zsets),
+            fulls[0],
+            *self._tag_zsets,
+            self._codec.dumps_for_add(value),
+            seconds,
+            int(wall_time()) + seconds,
+            self._codec.pack_member(members[0]),
         )
         return bool(result)
 

@@ -118,6 +118,11 @@ _RELEASE = _Script("queue_release")
 _NEXT = _Script("queue_next")
 
 
+def _bulk(value: bytes) -> bytes:
+    """A RESP bulk string: ``$7\\r\\nEVALSHA\\r\\n``."""
+    return b"$%d\r\n%b\r\n" % (len(value), value)
+
+
 def _exception_text(exc: BaseException) -> str:
     """The exception as the failed-job store keeps it (PHP ``(string) $e`` style)."""
     php_class = getattr(exc, "php_class", None)
@@ -379,7 +384,8 @@ class AsyncWorker:
         # 8.x sends only "now" to the migrate script (no LIMIT); 9.x+ also the batch
         # size (-1 = all); queue_next takes "" for the former.
         batch = app.config.queue_migration_batch_size
-        self._next_batch: Any = b"" if v < (9, 0) else batch
+        self._next_batch: bytes = b"" if v < (9, 0) else b"%d" % batch
+        self._next_heads: dict[bytes, bytes] = {}
 
     # ---------------------------------------------------------------- handlers
 
@@ -407,9 +413,7 @@ class AsyncWorker:
             job_name = payload.job
         except KeyError:
             return None
-        command_name = (
-            payload.command_name if job_name == CALL_QUEUED_HANDLER else None
-        )
+        command_name = payload.command_name if job_name == CALL_QUEUED_HANDLER else None
         cache_key = (job_name, command_name)
         try:
             return self._resolved[cache_key]
@@ -644,43 +648,54 @@ class AsyncWorker:
             else:  # a job of another queue finished: its own ZREM first
                 await self._flush(runner)
         now = int(_backend.wall_time())
-        # EVALSHA <queue_next> 4 queues:Q queues:Q:reserved queues:Q:notify
-        #   queues:Q:delayed <now> <now+retry_after> 1 -1 1 [<reserved bytes>...]
         reply = await self._eval_next(
-            runner,
-            [keys.ready, keys.reserved, keys.notify, keys.delayed],
-            [
-                now,
-                now + (self.retry_after or 0),
-                b"0" if self.retry_after is None else b"1",
-                self._next_batch,
-                count,
-                *members,
-            ],
+            runner, keys, now, now + (self.retry_after or 0), count, members
         )
         if members:
             runner.pending = []
         return [(reply[i], reply[i + 1]) for i in range(0, len(reply) - 1, 2)]
 
     async def _eval_next(
-        self, runner: _Runner, keys: list[bytes], args: list[Any]
+        self,
+        runner: _Runner,
+        keys: QueueKeys,
+        now: int,
+        expiry: int,
+        count: int,
+        members: list[bytes],
     ) -> Any:
         """``EVALSHA queue_next`` on the runner's own connection (``SCRIPT LOAD`` after
-        ``NOSCRIPT``, e.g. after a Redis restart)."""
+        ``NOSCRIPT``, e.g. after a Redis restart)::
+
+            EVALSHA <sha> 4 queues:Q queues:Q:reserved queues:Q:notify queues:Q:delayed
+                    <now> <now+retry_after> 1 -1 1 [<reserved bytes of finished jobs>...]
+        """
         pool = self._pool
-        if pool is None:
-            return await _NEXT(self._client, keys, args)
+        if pool is None:  # cluster client: through the client (NOSCRIPT handled there)
+            return await _NEXT(
+                self._client,
+                [keys.ready, keys.reserved, keys.notify, keys.delayed],
+                [
+                    now,
+                    expiry,
+                    b"0" if self.retry_after is None else b"1",
+                    self._next_batch,
+                    count,
+                    *members,
+                ],
+            )
+        request = self._pack_next(keys, now, expiry, count, members)
         conn = runner.conn
         if conn is None:
             conn = runner.conn = await pool.get_connection()
         try:
             try:
-                await conn.send_command("EVALSHA", _NEXT.sha, len(keys), *keys, *args)
+                await _backend.send_packed(conn, request)
                 return await conn.read_response(disable_decoding=True)
             except NoScriptError:
                 await conn.send_command("SCRIPT", "LOAD", _NEXT.text)
                 await conn.read_response()
-                await conn.send_command("EVALSHA", _NEXT.sha, len(keys), *keys, *args)
+                await _backend.send_packed(conn, request)
                 return await conn.read_response(disable_decoding=True)
         except ResponseError:
             raise  # the reply was read in full: the connection is still usable
@@ -688,6 +703,37 @@ class AsyncWorker:
             # Lost, timed out or cancelled between request and reply: never reuse it.
             await self._release_connection(runner, broken=True)
             raise
+
+    def _pack_next(
+        self, keys: QueueKeys, now: int, expiry: int, count: int, members: list[bytes]
+    ) -> bytes:
+        """The RESP request of :meth:`_eval_next` (the fixed parts packed once)."""
+        head = self._next_heads.get(keys.ready)
+        if head is None:
+            head = self._next_heads[keys.ready] = b"".join(
+                _bulk(x)
+                for x in (
+                    b"EVALSHA",
+                    _NEXT.sha.encode("ascii"),
+                    b"4",
+                    keys.ready,
+                    keys.reserved,
+                    keys.notify,
+                    keys.delayed,
+                )
+            )
+        # *12\r\n $7\r\nEVALSHA\r\n $40\r\n<sha>\r\n ... $10\r\n1700000000\r\n ...
+        parts = [
+            b"*%d\r\n" % (12 + len(members)),
+            head,
+            _bulk(b"%d" % now),
+            _bulk(b"%d" % expiry),
+            b"$1\r\n0\r\n" if self.retry_after is None else b"$1\r\n1\r\n",
+            _bulk(self._next_batch),
+            _bulk(b"%d" % count),
+        ]
+        parts += [_bulk(m) for m in members]
+        return b"".join(parts)
 
     async def _release_connection(self, runner: _Runner, broken: bool = False) -> None:
         conn, runner.conn = runner.conn, None

@@ -19,6 +19,7 @@ __all__ = [
     "run_blocking",
     "run_concurrently",
     "run_with_timeout",
+    "send_packed",
     "sleep",
     "wait_event",
     "wall_time",
@@ -28,7 +29,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 JobResult = Any
 """What a job handler returns (any value; a coroutine in the asyncio twin)."""
-
 
 
 def sleep(seconds: float) -> None:
@@ -78,7 +78,9 @@ def run_with_timeout(fn: Callable[[T], R], arg: T, timeout: float | None) -> R:
     """
     if not timeout or timeout <= 0:
         return fn(arg)
-    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+    if threading.current_thread() is threading.main_thread() and hasattr(
+        signal, "setitimer"
+    ):
         return _run_with_alarm(fn, arg, timeout)
     return _run_in_helper_thread(fn, arg, timeout)
 
@@ -150,6 +152,12 @@ def run_concurrently(runners: list[Callable[[], None]]) -> None:
             t.join(0.2)  # short joins keep the main thread responsive to signals
     if errors:
         raise errors[0]
+
+
+def send_packed(conn: Any, data: bytes) -> None:
+    """Send an already packed RESP request on a redis-py connection taken from a pool
+    (the twin of the asyncio version, which writes to the stream directly)."""
+    conn.send_packed_command([data], check_health=False)
 
 
 def install_signal_handlers(callback: Callable[[int], None]) -> Callable[[], None]:

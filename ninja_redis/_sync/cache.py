@@ -26,7 +26,7 @@ from .. import _scripts
 from ..exceptions import CodecError, LockError, UnserializeError
 from ..keys import glob_escape, to_bytes
 from ._backend import spawn, wait_spawned, wall_time
-from .lock import Lock
+from .lock import Lock, _evalsha
 
 if TYPE_CHECKING:
     import redis
@@ -55,6 +55,7 @@ _MISSING: Any = object()
 _FLEXIBLE_CREATED = b"illuminate:cache:flexible:created:"
 _FLEXIBLE_LOCK = b"illuminate:cache:flexible:lock:"
 _CHUNK = 1000
+_TAG_PLANS = 1024  # tag lists whose keys are kept (cleared when full)
 
 
 def ttl_seconds(
@@ -285,6 +286,11 @@ class Cache(Repository):
         self._atomic_tag_flush = v >= (12, 30) and not cfg.cluster
         self._transaction = not cfg.cluster
         self._scripts: dict[tuple[str, bool], Script] = {}
+        #: key material per tag list (sha1 namespaces etc.), see TaggedCache
+        self._tag_plans: dict[
+            tuple[str, ...], tuple[list[bytes], bytes, bytes, list[bytes]]
+        ] = {}
+        self._p_len = len(self._keys.legacy_ref_member_key(b""))
         self._pending: list[Any] = []
         self.on_corrupt: OnCorrupt = on_corrupt
 
@@ -335,6 +341,19 @@ class Cache(Repository):
         if not fulls:
             return {}
         raws: list[bytes | None] = self._redis.mget(fulls)  # type: ignore[assignment]
+        if defaults is None:
+            # hot path: no per-key defaults, so a miss and a cached null are both None
+            loads = self._loads
+            try:
+                return dict(
+                    zip(
+                        names,
+                        [None if r is None else loads(r) for r in raws],
+                        strict=True,
+                    )
+                )
+            except CodecError:
+                pass  # redo it key by key to name the bad key / honour on_corrupt
         out: dict[Key, Any] = {}
         for name, full, raw in zip(names, fulls, raws, strict=True):
             d = None if defaults is None else defaults[name]
@@ -474,8 +493,13 @@ class Cache(Repository):
         seconds = self._seconds(ttl)
         if not seconds:
             return False
-        result = self._script("cache_add")(
-            keys=[full], args=[self._codec.dumps_for_add(value), seconds]
+        result = _evalsha(
+            self._redis,
+            self._script("cache_add"),
+            1,
+            full,
+            self._codec.dumps_for_add(value),
+            seconds,
         )
         return bool(result)
 
@@ -653,10 +677,25 @@ class TaggedCache(Repository):
         self._keys = keys = cache._keys
         self._codec = cache._codec
         self._legacy = cache._legacy_tags
-        self._tag_zsets = [keys.tag_entries(n) for n in names]
-        # ⟨P⟩⟨C⟩sha1: and the zset member head sha1: (10+; fixed per tag list)
-        self._member_head = keys.tag_member(list(names), b"")
-        self._item_head = keys.tag_member_key(self._member_head)
+        plans = cache._tag_plans
+        plan = plans.get(tuple(self.names))
+        if plan is None:
+            if len(plans) >= _TAG_PLANS:
+                plans.clear()
+            # 10+: the tag zsets, the zset member head sha1: and ⟨P⟩⟨C⟩sha1:
+            member_head = keys.tag_member(list(names), b"")
+            plan = plans[tuple(self.names)] = (
+                [keys.tag_entries(n) for n in names],
+                member_head,
+                keys.tag_member_key(member_head),
+                # 8/9: ⟨P⟩⟨C⟩tag:NAME:key of each tag
+                [keys.legacy_tag_id_key(n) for n in names],
+            )
+        # shared per tag list (cached by the store): never mutated
+        self._tag_zsets, self._member_head, self._item_head, self._id_keys = plan
+        # 8/9 ref member = the item key without ⟨P⟩
+        self._p_len = cache._p_len
+        self._ids: list[bytes] = []
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.names!r}>"
@@ -665,13 +704,21 @@ class TaggedCache(Repository):
 
     def _legacy_ids(self) -> list[bytes]:
         """8/9: every tag's id, created (``SET``, forever) where missing."""
-        keys = [self._keys.legacy_tag_id_key(n) for n in self.names]
-        fresh = [self._codec.dumps(_uniqid().decode()) for _ in keys]
-        raws = self._cache._script("tag_legacy_ids")(keys=keys, args=fresh)
+        keys = self._id_keys
+        dumps = self._codec.dumps
+        # ARGV: a fresh E(uniqid) per tag, stored only where the tag has no id yet
+        raws = _evalsha(
+            self._redis,
+            self._cache._script("tag_legacy_ids"),
+            len(keys),
+            *keys,
+            *[dumps(_uniqid().decode()) for _ in keys],
+        )
         ids: list[bytes] = []
+        loads = self._codec.loads
         for key, raw in zip(keys, raws, strict=True):
             try:
-                value = self._codec.loads(raw)
+                value = loads(raw)
             except CodecError as exc:
                 raise _corrupt(exc, raw, key) from None
             ids.append(
@@ -686,10 +733,10 @@ class TaggedCache(Repository):
             return [self._item_head + to_bytes(k) for k in keys], members
         ids = self._legacy_ids()
         self._ids = ids
-        return (
-            [self._keys.legacy_tagged(ids, k) for k in keys],
-            [self._keys.legacy_ref_member(ids, k) for k in keys],
-        )
+        fulls = [self._keys.legacy_tagged(ids, k) for k in keys]
+        # the ref member is the item key without ⟨P⟩: ⟨C⟩sha1:key
+        p = self._p_len
+        return fulls, [f[p:] for f in fulls]
 
     def item_key(self, key: Key) -> bytes:
         """The full Redis key of ``key`` under these tags."""
@@ -717,8 +764,9 @@ class TaggedCache(Repository):
             return self._cache._read(
                 self._item_head + to_bytes(key), default, on_corrupt
             )
-        fulls, _ = self._full_keys([key])
-        return self._cache._read(fulls[0], default, on_corrupt)
+        ids = self._legacy_ids()
+        full = self._keys.legacy_tagged(ids, key)
+        return self._cache._read(full, default, on_corrupt)
 
     def many(
         self,
@@ -790,19 +838,25 @@ class TaggedCache(Repository):
             return False
         fulls, members = self._full_keys([key])
         if self._legacy:
-            script = self._cache._script("cache_add")
-            result = script(
-                keys=[fulls[0]], args=[self._codec.dumps_for_add(value), seconds]
-            )
-            return bool(result)
-        result = self._cache._script("cache_tagged_add")(
-            keys=[fulls[0], *self._tag_zsets],
-            args=[
+            result = _evalsha(
+                self._redis,
+                self._cache._script("cache_add"),
+                1,
+                fulls[0],
                 self._codec.dumps_for_add(value),
                 seconds,
-                int(wall_time()) + seconds,
-                self._codec.pack_member(members[0]),
-            ],
+            )
+            return bool(result)
+        result = _evalsha(
+            self._redis,
+            self._cache._script("cache_tagged_add"),
+            1 + len(self._tag_zsets),
+            fulls[0],
+            *self._tag_zsets,
+            self._codec.dumps_for_add(value),
+            seconds,
+            int(wall_time()) + seconds,
+            self._codec.pack_member(members[0]),
         )
         return bool(result)
 

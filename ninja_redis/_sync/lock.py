@@ -11,10 +11,12 @@ like phpredis would when the lock connection has a serializer/compression::
 
 from __future__ import annotations
 
-import secrets
-import string
+from base64 import b64encode
 from collections.abc import Awaitable, Callable
+from os import urandom
 from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from redis.exceptions import NoScriptError
 
 from ..exceptions import LockTimeout
 from ._backend import monotonic, sleep
@@ -31,12 +33,33 @@ __all__ = ["Lock", "random_owner"]
 
 T = TypeVar("T")
 
-_ALPHABET = string.ascii_letters + string.digits
-
 
 def random_owner(length: int = 16) -> str:
-    """A lock owner like Laravel's ``Str::random()`` (16 chars ``[A-Za-z0-9]``)."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """A lock owner like Laravel's ``Str::random()`` (16 chars ``[A-Za-z0-9]``).
+
+    Same algorithm as ``Str::random()``: CSPRNG bytes (``os.urandom`` /
+    ``random_bytes``), base64-encoded, ``+/=`` removed, repeated until long enough.
+    """
+    out = b""
+    while len(out) < length:
+        size = length - len(out)
+        raw = b64encode(urandom(-(-size // 3) * 3)).translate(None, b"+/=")
+        out += raw[:size]
+    return out.decode("ascii")
+
+
+def _evalsha(client: Any, script: Script, numkeys: int, *args: Any) -> Any:
+    """Run a registered script: one ``EVALSHA`` with its cached sha1; on ``NOSCRIPT``
+    (server restarted or flushed its script cache) ``SCRIPT LOAD`` it and retry once.
+
+    What ``Script.__call__`` does, without its per-call tuple building and
+    import; ``args`` = the keys followed by the arguments.
+    """
+    try:
+        return client.execute_command("EVALSHA", script.sha, numkeys, *args)
+    except NoScriptError:
+        script.sha = client.script_load(script.script)
+        return client.execute_command("EVALSHA", script.sha, numkeys, *args)
 
 
 class Lock:
@@ -103,8 +126,9 @@ class Lock:
     def acquire(self) -> bool:
         """Try once to take the lock; ``True`` on success (``SET NX EX`` / ``SETNX``)."""
         if self.seconds > 0:
-            ok = self._client.set(
-                self._key, self._packed_owner, ex=self.seconds, nx=True
+            # SET key owner EX seconds NX  (what Client::set($k, $o, 'EX', $s, 'NX') sends)
+            ok = self._client.execute_command(  # type: ignore[no-untyped-call]
+                "SET", self._key, self._packed_owner, "EX", self.seconds, "NX"
             )
         else:
             ok = self._client.execute_command(  # type: ignore[no-untyped-call]
@@ -181,7 +205,9 @@ class Lock:
         Atomic (Lua compare-and-delete), so a lock taken over by another owner after
         expiry is never deleted.
         """
-        result = self._release_script(keys=[self._key], args=[self._packed_owner])
+        result = _evalsha(
+            self._client, self._release_script, 1, self._key, self._packed_owner
+        )
         self._held = False
         return bool(result)
 
@@ -197,8 +223,8 @@ class Lock:
         (``PERSIST``). Returns ``False`` when the lock is not owned.
         """
         secs = self.seconds if seconds is None else int(seconds)
-        result = self._refresh_script(
-            keys=[self._key], args=[self._packed_owner, secs]
+        result = _evalsha(
+            self._client, self._refresh_script, 1, self._key, self._packed_owner, secs
         )
         return bool(result)
 

@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .. import _scripts
 from ..exceptions import JobPayloadError
@@ -113,6 +115,7 @@ class Queue:
         self._client: redis.Redis | None = None
         self._script_cache: dict[str, Any] = {}
         self._queue_keys: dict[str | None, QueueKeys] = {}
+        self._push_heads: dict[tuple[str, bytes], bytes] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -250,17 +253,51 @@ class Queue:
             if not self._acquire_unique(php_job):
                 return None
         if available_at is None:
-            # Laravel's push script, EVALSHA straight away (SCRIPT LOAD on NOSCRIPT)
-            script = self._script("queue_push")
-            try:
-                self.redis.evalsha(
-                    script.sha, 2, keys.ready, keys.notify, payload
-                )
-            except NoScriptError:
-                script(keys=[keys.ready, keys.notify], args=[payload])
+            self._push_ready(keys, payload)
         else:
             self._store(keys, payload, available_at)
         return job_id
+
+    def _push_ready(self, keys: QueueKeys, payload: bytes) -> None:
+        """Laravel's push script for one payload: ``EVALSHA`` written straight to a
+        pooled connection (redis-py's per-command machinery costs about as much
+        CPU as the round trip). NOSCRIPT, a cluster or single-connection client,
+        and a dropped connection (when the client retries) go through redis-py."""
+        script = self._script("queue_push")
+        client: Any = self.redis
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None and getattr(client, "connection", None) is None:
+            head = self._push_heads.get((script.sha, keys.ready))
+            if head is None:
+                # *6 $7 EVALSHA $40 <sha> $1 2 $n <ready> $n <notify>
+                head = b"*6\r\n$7\r\nEVALSHA\r\n" + b"".join(
+                    b"$%d\r\n%b\r\n" % (len(a), a)
+                    for a in (script.sha.encode(), b"2", keys.ready, keys.notify)
+                )
+                self._push_heads[(script.sha, keys.ready)] = head
+            conn = pool.get_connection()
+            try:
+                conn.send_packed_command(
+                    [head + b"$%d\r\n%b\r\n" % (len(payload), payload)]
+                )
+                conn.read_response()
+                return
+            except NoScriptError:
+                pass  # an error reply: the connection is clean
+            except (RedisConnectionError, RedisTimeoutError):
+                conn.disconnect()
+                if conn.retry.get_retries() <= 0:
+                    raise
+                # redis-py would retry too: send it again through the client
+            except BaseException:
+                conn.disconnect()
+                raise
+            finally:
+                pool.release(conn)
+        try:
+            client.evalsha(script.sha, 2, keys.ready, keys.notify, payload)
+        except NoScriptError:
+            script(keys=[keys.ready, keys.notify], args=[payload])
 
     def later(
         self, delay: Delay, job: Any, queue: str | None = None, *, data: Any = ""
@@ -280,9 +317,7 @@ class Queue:
         self, keys: QueueKeys, payload: bytes, available_at: int | None
     ) -> None:
         if available_at is None:
-            self._script("queue_push")(
-                keys=[keys.ready, keys.notify], args=[payload]
-            )
+            self._push_ready(keys, payload)
         else:
             self._script("queue_later")(
                 keys=[keys.delayed], args=[available_at, payload]

@@ -195,6 +195,20 @@ def dumps(value: Any) -> bytes:
     as back-references (``R:N;`` for arrays and :class:`PhpRef`, ``r:N;`` for objects),
     using PHP's slot numbering.
     """
+    t = type(value)
+    if t is dict or t is list or t is tuple:
+        out: list[bytes] = []
+        try:
+            _fast_dump(value, out.append, set(), 0)
+        except (_Fallback, UnicodeEncodeError, RecursionError):
+            pass  # the careful path below decides (and raises the right error)
+        else:
+            return b"".join(out)
+    return _dumps_careful(value)
+
+
+def _dumps_careful(value: Any) -> bytes:
+    """The reference serializer: every type, references, errors."""
     out: list[bytes] = []
     app = out.append
     seen: dict[Any, int] = {}
@@ -446,6 +460,10 @@ def loads(
     allowed = normalize_allowed_classes(allowed_classes)
     if max_depth < 0:
         raise ValueError("max_depth must be >= 0 (0 means unlimited)")
+    try:
+        return _fast_loads(data, max_depth, strict)
+    except _Fallback:
+        pass  # objects, references, odd syntax, errors: the careful parser
     try:
         value, end = _decode(data, allowed, max_depth, None)
     except _NeedRefs as need:
@@ -734,3 +752,275 @@ def _read_key(data: bytes, pos: int, fr: list[Any], slots: list[Any]) -> int:
 
 
 _NUM_START_B = frozenset(b"-0123456789")
+
+
+# ---------------------------------------------------------------------------------
+# fast paths: common data only, falling back to the careful code above/below
+# ---------------------------------------------------------------------------------
+
+
+class _Fallback(Exception):
+    """Internal: the fast path met something it does not handle; redo carefully."""
+
+
+_FAST_MAX_DEPTH = 200  # deeper data goes to the iterative careful dumps()
+_KEY_PIECES: dict[Any, bytes] = {}  # str/int array key -> b's:4:"name";' / b"i:3;"
+_IDX = tuple(b"i:%d;" % i for i in range(1024))  # list index keys
+
+
+def _key_piece(k: Any) -> bytes:
+    """Encoded key for the fast path; raises _Fallback when PHP would normalise."""
+    tk = type(k)
+    if tk is str:
+        if k[:1] in _NUM_START:
+            raise _Fallback
+        try:
+            kb = k.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Fallback from None
+        p = b's:%d:"%b";' % (len(kb), kb)
+    elif tk is int:
+        if not _INT64_MIN <= k <= _INT64_MAX:
+            raise _Fallback
+        p = b"i:%d;" % k
+    else:
+        raise _Fallback
+    if len(_KEY_PIECES) >= 4096:
+        _KEY_PIECES.clear()
+    _KEY_PIECES[k] = p
+    return p
+
+
+def _fast_dump(v: Any, app: Any, seen: set[int], depth: int) -> None:
+    """Append the serialization of list/dict ``v`` (exact types, never seen before)."""
+    if depth > _FAST_MAX_DEPTH:
+        raise _Fallback
+    vid = id(v)
+    if vid in seen:  # shared container: R:N; numbering is the careful path's job
+        raise _Fallback
+    seen.add(vid)
+    if type(v) is dict:
+        if not v:
+            app(b"a:0:{}")
+            return
+        app(b"a:%d:{" % len(v))
+        kp = _KEY_PIECES.get
+        for k, x in v.items():
+            p = kp(k)
+            if p is None or (type(k) is not str and type(k) is not int):
+                p = _key_piece(k)
+            app(p)
+            t = type(x)
+            if t is str:
+                b = x.encode("utf-8")  # UnicodeEncodeError -> careful path
+                app(b's:%d:"%b";' % (len(b), b))
+            elif t is int:
+                if -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:
+                    app(b"i:%d;" % x)
+                else:
+                    raise _Fallback
+            elif x is None:
+                app(b"N;")
+            elif t is bool:
+                app(b"b:1;" if x else b"b:0;")
+            elif t is float:
+                app(b"d:%b;" % format_float(x))
+            elif t is dict or t is list or t is tuple:
+                _fast_dump(x, app, seen, depth + 1)
+            elif t is bytes:
+                app(b's:%d:"%b";' % (len(x), x))
+            else:
+                raise _Fallback
+        app(b"}")
+    else:  # list or tuple
+        if not v:
+            app(b"a:0:{}")
+            return
+        app(b"a:%d:{" % len(v))
+        i = 0
+        for x in v:
+            app(_IDX[i] if i < 1024 else b"i:%d;" % i)
+            i += 1
+            t = type(x)
+            if t is str:
+                b = x.encode("utf-8")
+                app(b's:%d:"%b";' % (len(b), b))
+            elif t is int:
+                if -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:
+                    app(b"i:%d;" % x)
+                else:
+                    raise _Fallback
+            elif x is None:
+                app(b"N;")
+            elif t is bool:
+                app(b"b:1;" if x else b"b:0;")
+            elif t is float:
+                app(b"d:%b;" % format_float(x))
+            elif t is dict or t is list or t is tuple:
+                _fast_dump(x, app, seen, depth + 1)
+            elif t is bytes:
+                app(b's:%d:"%b";' % (len(x), x))
+            else:
+                raise _Fallback
+        app(b"}")
+
+
+# One token of common serialize() output per match; anything else (objects,
+# references, enums, INF/NAN, non-canonical numbers, a string whose text contains
+# '";', truncated or malformed input) ends up in the last group and sends the whole
+# input to the careful parser, which produces the value or the exact error.
+_TOKEN = re.compile(
+    rb's:([0-9]{1,18}):"(.*?)";'  # 1 declared length, 2 text
+    rb"|i:(-?[1-9][0-9]{0,17}|0);"  # 3 canonical int, always within int64
+    rb"|a:([0-9]{1,18}):\{"  # 4 element count
+    rb"|(\}+)"  # 5 closing braces
+    rb"|(N);"  # 6
+    rb"|b:([01]);"  # 7
+    rb"|d:(-?[0-9]+(?:\.[0-9]+)?(?:E[+-][0-9]+)?);"  # 8 finite float as PHP writes it
+    rb"|(.+)",  # 9 anything else: rest of the chunk
+    re.S,
+)
+_CHUNK = 1 << 16  # tokenise this many input bytes at a time (bounds memory)
+_KEY_CACHE: dict[bytes, Any] = {}  # raw array key -> str (or int for "5")
+
+
+def _fast_key(raw: bytes) -> Any:
+    if (
+        raw
+        and raw[0] in _NUM_START_B
+        and _CANONICAL_INT_B.match(raw)
+        and _INT64_MIN <= int(raw) <= _INT64_MAX
+    ):
+        k: Any = int(raw)  # s:1:"5" as an array key is the int 5
+    else:
+        try:
+            k = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            k = raw
+    if len(_KEY_CACHE) >= 4096:
+        _KEY_CACHE.clear()
+    _KEY_CACHE[raw] = k
+    return k
+
+
+def _fast_loads(data: bytes, max_depth: int, strict: bool) -> Any:
+    """Decode arrays of scalars; raise _Fallback for anything else."""
+    n = len(data)
+    findall = _TOKEN.findall
+    kcache = _KEY_CACHE.get
+    # saved (container, remaining, is_list, key) of the enclosing arrays; the
+    # bottom entry (None, ...) stands for "top level"
+    stack: list[tuple[Any, int, bool, Any]] = []
+    push = stack.append
+    pop = stack.pop
+    cont: Any = None  # the array being filled (list or dict), None at top level
+    rem = 0  # values cont still expects
+    is_list = True
+    want_key = False  # inside cont, between values: a key or '}' comes next
+    key: Any = None
+    result: Any = None
+    done = False
+    pos = 0
+    size = _CHUNK
+    while pos < n:
+        start = pos
+        end = min(n, pos + size)
+        pos = end
+        size = _CHUNK
+        for sl, sb, iv, ac, cl, nn, bb, dd, junk in findall(data, start, end):
+            if done:  # bytes after the complete value
+                if strict:
+                    raise _Fallback
+                return result
+            if junk:
+                if end == n:
+                    raise _Fallback
+                # probably a token cut by the chunk end: tokenise again from it
+                pos = end - len(junk)
+                if pos == start:  # a token longer than the chunk
+                    size = 2 * (end - start)
+                break
+            if want_key:
+                if rem:
+                    if sl:
+                        if len(sb) != int(sl):
+                            raise _Fallback
+                        k = kcache(sb)
+                        if k is None:
+                            k = _fast_key(sb)
+                    elif iv:
+                        k = int(iv)
+                    else:
+                        raise _Fallback
+                    if is_list and (type(k) is not int or k != len(cont)):
+                        # keys are not 0..n-1 in order: this PHP array is a dict
+                        cont = dict(enumerate(cont))
+                        is_list = False
+                    key = k
+                    want_key = False
+                    continue
+                if not cl:
+                    raise _Fallback
+                left = len(cl)
+                while True:  # close `left` arrays
+                    v = cont
+                    cont, rem, is_list, key = pop()
+                    left -= 1
+                    if cont is None:
+                        result = v
+                        done = True
+                        if left and strict:
+                            raise _Fallback
+                        break
+                    if is_list:
+                        cont.append(v)
+                    else:
+                        cont[key] = v
+                    rem -= 1
+                    if not left:
+                        break
+                    if rem:
+                        raise _Fallback
+                continue
+            # ---- a value ----
+            if sl:
+                if len(sb) != int(sl):
+                    raise _Fallback
+                try:
+                    v = sb.decode("utf-8")
+                except UnicodeDecodeError:
+                    v = sb
+            elif iv:
+                v = int(iv)
+            elif ac:
+                if max_depth and len(stack) >= max_depth:
+                    raise _Fallback
+                push((cont, rem, is_list, key))
+                cont = []
+                rem = int(ac)
+                is_list = True
+                want_key = True
+                continue
+            elif nn:
+                v = None
+            elif bb:
+                v = bb == b"1"
+            elif dd:
+                v = float(dd)
+            else:  # '}' where a value belongs
+                raise _Fallback
+            if cont is None:
+                result = v
+                done = True
+                continue
+            if is_list:
+                cont.append(v)
+            else:
+                cont[key] = v
+            rem -= 1
+            want_key = True
+        if done:
+            if strict and pos < n:
+                raise _Fallback
+            return result
+    raise _Fallback

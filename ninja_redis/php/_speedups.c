@@ -331,16 +331,31 @@ decode_str(const unsigned char *s, Py_ssize_t len)
 {
     if (len == 0 || len > SCACHE_MAXLEN)
         return decode_ascii_or_utf8(s, len);
-    uint32_t h = 2166136261u;
-    unsigned char hi = 0;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        hi |= s[i];
-        h = (h ^ s[i]) * 16777619u;
+    /* hash 8 bytes at a time; the OR of all bytes tells ASCII */
+    uint64_t w, acc = 0, h = (uint64_t)len * 0x9E3779B97F4A7C15ull;
+    if (len >= 8) {
+        Py_ssize_t i = 0;
+        for (; i + 8 <= len; i += 8) {
+            memcpy(&w, s + i, 8);
+            acc |= w;
+            h = (h ^ w) * 0xff51afd7ed558ccdull;
+        }
+        if (i < len) {
+            memcpy(&w, s + len - 8, 8);
+            acc |= w;
+            h = (h ^ w) * 0xff51afd7ed558ccdull;
+        }
     }
-    if (hi & 0x80)
+    else {
+        w = 0;
+        memcpy(&w, s, (size_t)len);
+        acc = w;
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+    }
+    if (acc & 0x8080808080808080ull)
         return decode_ascii_or_utf8(s, len);
-    h ^= (uint32_t)len * 0x9E3779B1u;
-    PyObject **slot = &scache[(h ^ (h >> 13)) & (SCACHE_SIZE - 1)];
+    h ^= h >> 29;
+    PyObject **slot = &scache[h & (SCACHE_SIZE - 1)];
     PyObject *c = *slot;
     if (c != NULL && PyUnicode_GET_LENGTH(c) == len &&
         memcmp(PyUnicode_1BYTE_DATA(c), s, (size_t)len) == 0)
@@ -432,6 +447,17 @@ canonical_int(const unsigned char *s, Py_ssize_t len, long long *out)
     return 1;
 }
 
+static PyObject *
+new_dict(Py_ssize_t size)
+{
+#if PY_VERSION_HEX < 0x030D0000
+    if (size > 5)
+        return _PyDict_NewPresized(size);
+#endif
+    (void)size;
+    return PyDict_New();
+}
+
 /* _read_key: returns new pos or -1 */
 static Py_ssize_t
 read_key(Dec *d, Py_ssize_t pos, Frame *fr)
@@ -498,7 +524,7 @@ read_key(Dec *d, Py_ssize_t pos, Frame *fr)
     }
     if (fr->list_mode) {
         /* keys are not 0..n-1 in order: this PHP array is a dict */
-        PyObject *dict = PyDict_New();
+        PyObject *dict = new_dict(PyList_GET_SIZE(fr->cont) + fr->remaining);
         if (dict == NULL) {
             Py_DECREF(k);
             return -1;
@@ -1083,6 +1109,50 @@ buf_put(Buf *b, const char *s, Py_ssize_t len)
     return 0;
 }
 
+/* unchecked writes: the caller reserved the room with buf_grow() */
+static inline void
+put_raw(Buf *b, const char *s, Py_ssize_t len)
+{
+    memcpy(b->buf + b->len, s, (size_t)len);
+    b->len += len;
+}
+
+static inline void
+put_ll_raw(Buf *b, long long v)
+{
+    char tmp[24];
+    char *e = tmp + sizeof tmp, *s = e;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--s = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--s = '-';
+    put_raw(b, s, e - s);
+}
+
+/* s:<len>:"<bytes>"; */
+static inline int
+put_sbytes(Buf *b, const char *s, Py_ssize_t len)
+{
+    if (buf_grow(b, len + 32) < 0)
+        return -1;
+    char *o = b->buf + b->len;
+    o[0] = 's';
+    o[1] = ':';
+    b->len += 2;
+    put_ll_raw(b, len);
+    o = b->buf + b->len;
+    o[0] = ':';
+    o[1] = '"';
+    memcpy(o + 2, s, (size_t)len);
+    o[2 + len] = '"';
+    o[3 + len] = ';';
+    b->len += len + 4;
+    return 0;
+}
+
 static inline int
 buf_ll(Buf *b, long long v)
 {
@@ -1128,7 +1198,103 @@ put_str(Buf *b, PyObject *v)
         }
         return -1;
     }
-    return buf_lenstr(b, "s:", s, len, "\";");
+    return put_sbytes(b, s, len);
+}
+
+/* Shortest round-trip digits without dtoa, for the common case: find the smallest
+ * j such that m = round(|x| * 10^j) <= 2^50 and m / 10^j == |x| (one correctly
+ * rounded IEEE division of exact operands: exactly what strtod() gives for the
+ * decimal m*10^-j). With m <= 2^50 the decimal grid 10^-j is wider than 4 ulps of
+ * x, so m is the only j-digit decimal that rounds to x, |x*10^j - m| < 1/4 makes
+ * the rounding find it, and a smaller j has no candidate: m's digits are exactly
+ * the shortest repr (what _Py_dg_dtoa mode 0 returns). Then PHP's layout
+ * (zend_gcvt with precision 17): positional when -3 <= decpt <= 17, else
+ * D.DDDE+X. Returns the length written to out, or 0 for "use the slow path". */
+static Py_ssize_t
+fast_float_text(double x, char *out)
+{
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+    return 0;
+#endif
+    Py_ssize_t o = 0;
+    if (x == 0.0) {
+        if (signbit(x))
+            out[o++] = '-';
+        out[o++] = '0';
+        return o;
+    }
+    double a = fabs(x);
+    uint64_t m = 0;
+    int j;
+    for (j = 0; j <= 22; j++) {
+        double y = a * pow10tab[j];
+        if (!(y <= 1125899906842624.0)) /* 2^50 (also false for NaN) */
+            return 0;
+        m = (uint64_t)(y + 0.5);
+        if (m != 0 && (double)m / pow10tab[j] == a)
+            break;
+    }
+    if (j > 22)
+        return 0;
+    char dig[24];
+    int nd = 0, tz = 0;
+    while (m % 10 == 0) {
+        m /= 10;
+        tz++;
+    }
+    char tmp[24];
+    int t = 0;
+    while (m) {
+        tmp[t++] = (char)('0' + m % 10);
+        m /= 10;
+    }
+    while (t)
+        dig[nd++] = tmp[--t];
+    int decpt = nd + tz - j; /* value = 0.DIGITS * 10^decpt */
+    if (x < 0)
+        out[o++] = '-';
+    if (decpt < -3 || decpt > 17) {
+        int e = decpt - 1;
+        out[o++] = dig[0];
+        out[o++] = '.';
+        if (nd == 1)
+            out[o++] = '0';
+        else {
+            memcpy(out + o, dig + 1, (size_t)(nd - 1));
+            o += nd - 1;
+        }
+        out[o++] = 'E';
+        out[o++] = e > 0 ? '+' : '-';
+        if (e < 0)
+            e = -e;
+        if (e >= 100)
+            out[o++] = (char)('0' + e / 100);
+        if (e >= 10)
+            out[o++] = (char)('0' + e / 10 % 10);
+        out[o++] = (char)('0' + e % 10);
+    }
+    else if (decpt <= 0) {
+        out[o++] = '0';
+        out[o++] = '.';
+        for (int i = 0; i < -decpt; i++)
+            out[o++] = '0';
+        memcpy(out + o, dig, (size_t)nd);
+        o += nd;
+    }
+    else if (decpt >= nd) {
+        memcpy(out + o, dig, (size_t)nd);
+        o += nd;
+        for (int i = nd; i < decpt; i++)
+            out[o++] = '0';
+    }
+    else {
+        memcpy(out + o, dig, (size_t)decpt);
+        o += decpt;
+        out[o++] = '.';
+        memcpy(out + o, dig + decpt, (size_t)(nd - decpt));
+        o += nd - decpt;
+    }
+    return o;
 }
 
 /* PHP's float text, from repr(): same algorithm as _pure.format_float */
@@ -1139,6 +1305,18 @@ put_float(Buf *b, double x)
         return buf_put(b, "d:NAN;", 6);
     if (isinf(x))
         return x > 0 ? buf_put(b, "d:INF;", 6) : buf_put(b, "d:-INF;", 7);
+    {
+        char out[64];
+        Py_ssize_t o = fast_float_text(x, out);
+        if (o > 0) {
+            if (buf_grow(b, o + 8) < 0)
+                return -1;
+            put_raw(b, "d:", 2);
+            put_raw(b, out, o);
+            put_raw(b, ";", 1);
+            return 0;
+        }
+    }
     char *r = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
     if (r == NULL)
         return -1;
@@ -1208,16 +1386,19 @@ put_int(Buf *b, PyObject *v)
         return int_out_of_range(v);
     if (x == -1 && PyErr_Occurred())
         return -1;
-    if (buf_grow(b, 24) < 0)
+    if (buf_grow(b, 32) < 0)
         return -1;
-    buf_put(b, "i:", 2);
-    buf_ll(b, x);
-    return buf_put(b, ";", 1);
+    put_raw(b, "i:", 2);
+    put_ll_raw(b, x);
+    put_raw(b, ";", 1);
+    return 0;
 }
 
 static int
 put_bytes_obj(Buf *b, PyObject *bytes, const char *prefix, const char *tail)
 {
+    if (prefix[0] == 's' && tail[0] == '"' && tail[1] == ';' && tail[2] == 0)
+        return put_sbytes(b, PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes));
     return buf_lenstr(b, prefix, PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes), tail);
 }
 
@@ -1258,6 +1439,77 @@ class_bytes(PyObject *name)
 
 enum { K_LIST = 0, K_ARRAY = 1, K_OBJ = 2 };
 
+/* Identity map object address -> slot number (what _pure keeps in a dict keyed by
+ * id()): open addressing, linear probing, never shrinks, freed after dumps(). */
+typedef struct {
+    const void **keys;
+    Py_ssize_t *vals;
+    size_t mask, used;
+} PtrMap;
+
+static inline size_t
+pm_hash(const void *p)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p;
+    h ^= h >> 4;
+    h *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 20);
+}
+
+/* slot of p, or -1 */
+static inline Py_ssize_t
+pm_get(const PtrMap *m, const void *p)
+{
+    if (m->keys == NULL)
+        return -1;
+    for (size_t i = pm_hash(p) & m->mask;; i = (i + 1) & m->mask) {
+        if (m->keys[i] == p)
+            return m->vals[i];
+        if (m->keys[i] == NULL)
+            return -1;
+    }
+}
+
+static int
+pm_set(PtrMap *m, const void *p, Py_ssize_t val)
+{
+    if (m->keys == NULL || (m->used + 1) * 2 > m->mask + 1) {
+        size_t ncap = m->keys ? (m->mask + 1) * 2 : 64;
+        const void **nk = PyMem_Calloc(ncap, sizeof(void *));
+        Py_ssize_t *nv = PyMem_Malloc(ncap * sizeof(Py_ssize_t));
+        if (nk == NULL || nv == NULL) {
+            PyMem_Free(nk);
+            PyMem_Free(nv);
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (m->keys) {
+            for (size_t j = 0; j <= m->mask; j++) {
+                if (m->keys[j] == NULL)
+                    continue;
+                size_t i = pm_hash(m->keys[j]) & (ncap - 1);
+                while (nk[i] != NULL)
+                    i = (i + 1) & (ncap - 1);
+                nk[i] = m->keys[j];
+                nv[i] = m->vals[j];
+            }
+            PyMem_Free(m->keys);
+            PyMem_Free(m->vals);
+        }
+        m->keys = nk;
+        m->vals = nv;
+        m->mask = ncap - 1;
+    }
+    size_t i = pm_hash(p) & m->mask;
+    while (m->keys[i] != NULL && m->keys[i] != p)
+        i = (i + 1) & m->mask;
+    if (m->keys[i] == NULL)
+        m->used++;
+    m->keys[i] = p;
+    m->vals[i] = val;
+    return 0;
+}
+
 typedef struct {
     PyObject *c; /* owned: list/tuple or dict being walked */
     Py_ssize_t i; /* index (sequences) or PyDict_Next position */
@@ -1287,33 +1539,22 @@ static PyObject *
 sp_dumps(PyObject *self, PyObject *value)
 {
     Buf b = {NULL, 0, 0};
-    PyObject *seen = PyDict_New();
+    PtrMap pm = {NULL, NULL, 0, 0};
+    PyObject *seen = NULL; /* PhpEnum (class, case) -> slot, created on demand */
     DFrame *stack = NULL;
     Py_ssize_t depth = 0, cap = 0;
     Py_ssize_t n = 0;
     int via_ref = 0;
     PyObject *v = Py_NewRef(value); /* owned */
     PyObject *result = NULL;
-    if (seen == NULL)
+    if (buf_grow(&b, 256) < 0)
         goto fail;
 
-#define SEEN_GET(key, out)                                                   \
+#define SEEN_GET(ptr, out) ((out) = pm_get(&pm, (ptr)))
+#define SEEN_SET(ptr)                                                        \
     do {                                                                     \
-        (out) = PyDict_GetItemWithError(seen, (key));                        \
-        if ((out) == NULL && PyErr_Occurred()) {                             \
-            Py_DECREF(key);                                                  \
+        if (pm_set(&pm, (ptr), n) < 0)                                       \
             goto fail;                                                       \
-        }                                                                    \
-    } while (0)
-#define SEEN_SET(key)                                                        \
-    do {                                                                     \
-        PyObject *nn_ = PyLong_FromSsize_t(n);                               \
-        if (nn_ == NULL || PyDict_SetItem(seen, (key), nn_) < 0) {           \
-            Py_XDECREF(nn_);                                                 \
-            Py_DECREF(key);                                                  \
-            goto fail;                                                       \
-        }                                                                    \
-        Py_DECREF(nn_);                                                      \
     } while (0)
 #define PUSH(obj, k)                                                         \
     do {                                                                     \
@@ -1334,12 +1575,14 @@ sp_dumps(PyObject *self, PyObject *value)
         depth++;                                                             \
     } while (0)
 /* a repeated container/object: back-reference; "plain" is 'r' or 'R' */
-#define BACKREF(slotobj, plain)                                              \
+#define BACKREF(slot, plain)                                                 \
     do {                                                                     \
         char kind_ = via_ref ? 'R' : (plain);                                \
-        if (buf_put(&b, kind_ == 'R' ? "R:" : "r:", 2) < 0 ||                \
-            buf_ll(&b, PyLong_AsLongLong(slotobj)) < 0 || buf_put(&b, ";", 1) < 0) \
+        if (buf_grow(&b, 32) < 0)                                            \
             goto fail;                                                       \
+        put_raw(&b, kind_ == 'R' ? "R:" : "r:", 2);                          \
+        put_ll_raw(&b, (slot));                                              \
+        put_raw(&b, ";", 1);                                                 \
         if (kind_ == 'R')                                                    \
             n -= 1;                                                          \
     } while (0)
@@ -1357,20 +1600,18 @@ sp_dumps(PyObject *self, PyObject *value)
                 goto fail;
         }
         else if (t == &PyList_Type || t == &PyTuple_Type || t == &PyDict_Type) {
-            PyObject *key = PyLong_FromVoidPtr(v), *s;
-            if (key == NULL)
-                goto fail;
-            SEEN_GET(key, s);
-            if (s != NULL) {
-                Py_DECREF(key);
-                if (buf_put(&b, "R:", 2) < 0 || buf_ll(&b, PyLong_AsLongLong(s)) < 0 ||
-                    buf_put(&b, ";", 1) < 0)
+            Py_ssize_t s;
+            SEEN_GET(v, s);
+            if (s >= 0) {
+                if (buf_grow(&b, 32) < 0)
                     goto fail;
+                put_raw(&b, "R:", 2);
+                put_ll_raw(&b, s);
+                put_raw(&b, ";", 1);
                 n -= 1;
             }
             else {
-                SEEN_SET(key);
-                Py_DECREF(key);
+                SEEN_SET(v);
                 Py_ssize_t len;
                 int kind = K_LIST;
                 PyObject *c = v;
@@ -1433,17 +1674,13 @@ sp_dumps(PyObject *self, PyObject *value)
                 goto fail;
         }
         else if (PyObject_TypeCheck(v, (PyTypeObject *)T_PhpObject)) {
-            PyObject *key = PyLong_FromVoidPtr(v), *s;
-            if (key == NULL)
-                goto fail;
-            SEEN_GET(key, s);
-            if (s != NULL) {
-                Py_DECREF(key);
+            Py_ssize_t s;
+            SEEN_GET(v, s);
+            if (s >= 0) {
                 BACKREF(s, 'r');
             }
             else {
-                SEEN_SET(key);
-                Py_DECREF(key);
+                SEEN_SET(v);
                 PyObject *cn = PyObject_GetAttr(v, S_class_name);
                 PyObject *cls = cn ? class_bytes(cn) : NULL;
                 Py_XDECREF(cn);
@@ -1499,30 +1736,22 @@ sp_dumps(PyObject *self, PyObject *value)
                 via_ref = 1;
                 continue;
             }
-            PyObject *key = PyLong_FromVoidPtr(v), *s;
-            if (key == NULL) {
-                Py_DECREF(inner);
-                goto fail;
-            }
+            Py_ssize_t s;
             n -= 1;
-            s = PyDict_GetItemWithError(seen, key);
-            if (s == NULL && PyErr_Occurred()) {
-                Py_DECREF(key);
+            SEEN_GET(v, s);
+            if (s >= 0) {
                 Py_DECREF(inner);
-                goto fail;
-            }
-            if (s != NULL) {
-                Py_DECREF(key);
-                Py_DECREF(inner);
-                if (buf_put(&b, "R:", 2) < 0 || buf_ll(&b, PyLong_AsLongLong(s)) < 0 ||
-                    buf_put(&b, ";", 1) < 0)
+                if (buf_grow(&b, 32) < 0)
                     goto fail;
+                put_raw(&b, "R:", 2);
+                put_ll_raw(&b, s);
+                put_raw(&b, ";", 1);
             }
             else {
-                n += 1;
-                SEEN_SET(key);
-                n -= 1;
-                Py_DECREF(key);
+                if (pm_set(&pm, v, n + 1) < 0) {
+                    Py_DECREF(inner);
+                    goto fail;
+                }
                 Py_SETREF(v, inner);
                 via_ref = 0;
                 continue;
@@ -1531,6 +1760,11 @@ sp_dumps(PyObject *self, PyObject *value)
         else if (PyObject_TypeCheck(v, (PyTypeObject *)T_PhpEnum)) {
             PyObject *cn = PyObject_GetAttr(v, S_class_name);
             PyObject *cs = cn ? PyObject_GetAttr(v, S_case) : NULL;
+            if (cs != NULL && seen == NULL && (seen = PyDict_New()) == NULL) {
+                Py_DECREF(cn);
+                Py_DECREF(cs);
+                goto fail;
+            }
             PyObject *key = cs ? PyTuple_Pack(3, T_PhpEnum, cn, cs) : NULL, *s;
             if (key == NULL) {
                 Py_XDECREF(cn);
@@ -1548,7 +1782,7 @@ sp_dumps(PyObject *self, PyObject *value)
                 Py_DECREF(cn);
                 Py_DECREF(cs);
                 Py_DECREF(key);
-                BACKREF(s, 'r');
+                BACKREF(PyLong_AsSsize_t(s), 'r');
             }
             else {
                 PyObject *nn = PyLong_FromSsize_t(n);
@@ -1575,17 +1809,13 @@ sp_dumps(PyObject *self, PyObject *value)
             }
         }
         else if (PyObject_TypeCheck(v, (PyTypeObject *)T_PhpSerializable)) {
-            PyObject *key = PyLong_FromVoidPtr(v), *s;
-            if (key == NULL)
-                goto fail;
-            SEEN_GET(key, s);
-            if (s != NULL) {
-                Py_DECREF(key);
+            Py_ssize_t s;
+            SEEN_GET(v, s);
+            if (s >= 0) {
                 BACKREF(s, 'r');
             }
             else {
-                SEEN_SET(key);
-                Py_DECREF(key);
+                SEEN_SET(v);
                 PyObject *cn = PyObject_GetAttr(v, S_class_name);
                 PyObject *cls = cn ? class_bytes(cn) : NULL;
                 Py_XDECREF(cn);
@@ -1707,11 +1937,11 @@ sp_dumps(PyObject *self, PyObject *value)
                 }
                 item = PyList_Check(f->c) ? PyList_GET_ITEM(f->c, f->i)
                                           : PyTuple_GET_ITEM(f->c, f->i);
-                if (buf_grow(&b, 24) < 0)
+                if (buf_grow(&b, 32) < 0)
                     goto fail;
-                buf_put(&b, "i:", 2);
-                buf_ll(&b, f->i);
-                buf_put(&b, ";", 1);
+                put_raw(&b, "i:", 2);
+                put_ll_raw(&b, f->i);
+                put_raw(&b, ";", 1);
                 f->i++;
             }
             else {
@@ -1754,7 +1984,7 @@ sp_dumps(PyObject *self, PyObject *value)
                                          k) < 0)
                             goto fail;
                     }
-                    else if (buf_lenstr(&b, "s:", s, len, "\";") < 0)
+                    else if (put_sbytes(&b, s, len) < 0)
                         goto fail;
                 }
                 else if (PyBytes_CheckExact(k)) {
@@ -1777,6 +2007,8 @@ done:
         Py_DECREF(stack[i].c);
     PyMem_Free(stack);
     PyMem_Free(b.buf);
+    PyMem_Free(pm.keys);
+    PyMem_Free(pm.vals);
     Py_XDECREF(seen);
     return result;
 #undef SEEN_GET

@@ -31,7 +31,9 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -74,7 +76,9 @@ def tls_server(
     return server, tls_port, cert
 
 
-async def test_rediss_url_with_acl_user(tls_server: tuple[RedisServer, int, Path]) -> None:
+async def test_rediss_url_with_acl_user(
+    tls_server: tuple[RedisServer, int, Path],
+) -> None:
     server, tls_port, cert = tls_server
     app = AsyncLaravel.from_url(
         f"rediss://app:s3cret@127.0.0.1:{tls_port}/0",
@@ -94,7 +98,9 @@ async def test_rediss_url_with_acl_user(tls_server: tuple[RedisServer, int, Path
             await client.connection_pool.release(info)
 
 
-async def test_wrong_password_is_redis_error(tls_server: tuple[RedisServer, int, Path]) -> None:
+async def test_wrong_password_is_redis_error(
+    tls_server: tuple[RedisServer, int, Path],
+) -> None:
     _, tls_port, cert = tls_server
     app = AsyncLaravel.from_url(
         f"rediss://app:wrong@127.0.0.1:{tls_port}/0",
@@ -105,7 +111,9 @@ async def test_wrong_password_is_redis_error(tls_server: tuple[RedisServer, int,
             await app.connection().ping()
 
 
-async def test_connections_on_one_server_share_nothing_but_settings(redis_url: str) -> None:
+async def test_connections_on_one_server_share_nothing_but_settings(
+    redis_url: str,
+) -> None:
     app = AsyncLaravel.from_url(redis_url, laravel_version=11)
     async with app:
         default, cache = app.connection("default"), app.connection("cache")
@@ -118,7 +126,9 @@ async def test_connections_on_one_server_share_nothing_but_settings(redis_url: s
 
 async def test_from_client_uses_the_given_client(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
-    app = AsyncLaravel.from_client(client, LaravelConfig.from_mapping({}, laravel_version=10))
+    app = AsyncLaravel.from_client(
+        client, LaravelConfig.from_mapping({}, laravel_version=10)
+    )
     assert app.connection("default") is client
     assert app.connection("cache") is client
     await app.aclose()

@@ -32,7 +32,9 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -75,7 +77,9 @@ def tls_server(
     return server, tls_port, cert
 
 
-def test_rediss_url_with_acl_user(tls_server: tuple[RedisServer, int, Path]) -> None:
+def test_rediss_url_with_acl_user(
+    tls_server: tuple[RedisServer, int, Path],
+) -> None:
     server, tls_port, cert = tls_server
     app = Laravel.from_url(
         f"rediss://app:s3cret@127.0.0.1:{tls_port}/0",
@@ -95,7 +99,9 @@ def test_rediss_url_with_acl_user(tls_server: tuple[RedisServer, int, Path]) -> 
             client.connection_pool.release(info)
 
 
-def test_wrong_password_is_redis_error(tls_server: tuple[RedisServer, int, Path]) -> None:
+def test_wrong_password_is_redis_error(
+    tls_server: tuple[RedisServer, int, Path],
+) -> None:
     _, tls_port, cert = tls_server
     app = Laravel.from_url(
         f"rediss://app:wrong@127.0.0.1:{tls_port}/0",
@@ -106,7 +112,9 @@ def test_wrong_password_is_redis_error(tls_server: tuple[RedisServer, int, Path]
             app.connection().ping()
 
 
-def test_connections_on_one_server_share_nothing_but_settings(redis_url: str) -> None:
+def test_connections_on_one_server_share_nothing_but_settings(
+    redis_url: str,
+) -> None:
     app = Laravel.from_url(redis_url, laravel_version=11)
     with app:
         default, cache = app.connection("default"), app.connection("cache")
@@ -119,7 +127,9 @@ def test_connections_on_one_server_share_nothing_but_settings(redis_url: str) ->
 
 def test_from_client_uses_the_given_client(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
-    app = Laravel.from_client(client, LaravelConfig.from_mapping({}, laravel_version=10))
+    app = Laravel.from_client(
+        client, LaravelConfig.from_mapping({}, laravel_version=10)
+    )
     assert app.connection("default") is client
     assert app.connection("cache") is client
     app.close()

@@ -349,3 +349,84 @@ def test_horizon_payload(redis_url: str, prefix: str) -> None:
         assert p.get("tags") == ["App\\Models\\User:7"] and p.get("type") == "job"
         assert b"\\u00e9" in entry.raw  # default json_encode flags: unicode escaped
         assert float(p.get("pushedAt")) == pytest.approx(time.time(), abs=5)
+
+
+def _fix_ids(payload: bytes) -> bytes:
+    """``payload`` with uuid, id and createdAt set to fixed values."""
+    import re
+
+    payload = re.sub(rb'"uuid":"[0-9a-f-]{36}"', b'"uuid":"U"', payload, count=1)
+    payload = re.sub(rb'"id":"[A-Za-z0-9-]{32,36}"', b'"id":"I"', payload, count=1)
+    return re.sub(rb'"createdAt":\d+', b'"createdAt":0', payload, count=1)
+
+
+def _bulk_jobs() -> list[Any]:
+    from ninja_redis.payloads import Prop, private, protected
+    from ninja_redis.php import PhpEnum
+
+    status = PhpEnum("App\\Enums\\InvoiceStatus", "Draft")
+    jobs: list[Any] = []
+    for i in range(1203):
+        jobs.append(
+            PhpJob(
+                "App\\Jobs\\SendInvoiceEmail",
+                {
+                    "invoiceId": i,
+                    "email": protected(f"b{i}/x@example.com"),
+                    "meta": private({"lines": [{"sku": 'é"\\', "qty": i}]}),
+                    "status": status,
+                    "dueAt": Prop(None, default=None),
+                },
+                tries=5,
+                backoff=[10, 60, 300],
+                timeout=120,
+                max_exceptions=2,
+            )
+        )
+    jobs.append(PhpJob("App\\Jobs\\Twice", {"a": status, "b": status}))
+    jobs.append(PhpJob("App\\Jobs\\Secret", {"s": "x"}, encrypted=True))
+    jobs.append("App\\Handlers\\H@run")
+    return jobs
+
+
+@pytest.mark.parametrize("version", ["8.83", "12.67", "13.0"])
+def test_bulk_payloads_equal_push_payloads(
+    redis_url: str, prefix: str, version: str
+) -> None:
+    with make_app(redis_url, prefix, laravel_version=version) as laravel:
+        q = laravel.queue
+        jobs = _bulk_jobs()
+        pushed = [q.push(job, "one") for job in jobs]
+        bulked = q.bulk(jobs, "two")
+        one = q.redis.lrange(q.keys("one").ready, 0, -1)
+        two = q.redis.lrange(q.keys("two").ready, 0, -1)
+        assert [json.loads(p)["id"] for p in one] == pushed
+        assert [json.loads(p)["id"] for p in two] == bulked
+        assert len(set(pushed + bulked)) == 2 * len(jobs)
+        encrypted = len(jobs) - 2
+        for i, (a, b) in enumerate(zip(one, two, strict=True)):
+            if i == encrypted:  # a fresh IV per encryption: compare the plaintext
+                pa, pb = parse_payload(a), parse_payload(b)
+                assert pa.command_bytes(q.builder.encrypter) == pb.command_bytes(
+                    q.builder.encrypter
+                )
+                continue
+            assert _fix_ids(a) == _fix_ids(b)
+        for name in ("one", "two"):
+            assert q.redis.llen(q.keys(name).notify) == len(jobs)
+            assert q.redis.lrange(q.keys(name).notify, 0, 0) == [b"1"]
+
+
+def test_push_after_script_flush_and_killed_connection(
+    app: Laravel,
+) -> None:
+    q = app.queue
+    q.push(PhpJob("App\\Jobs\\A"))
+    q.redis.script_flush()
+    q.push(PhpJob("App\\Jobs\\B"))  # NOSCRIPT: the script is loaded again
+    q.redis.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no")
+    q.push(PhpJob("App\\Jobs\\C"))  # a dead pooled connection: retried
+    q.bulk([PhpJob("App\\Jobs\\D")])
+    names = [j.payload.display_name for j in q.jobs() if j.payload]
+    assert names == ["App\\Jobs\\A", "App\\Jobs\\B", "App\\Jobs\\C", "App\\Jobs\\D"]
+    assert q.redis.llen(q.keys().notify) == 4

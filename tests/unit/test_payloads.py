@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -340,3 +341,65 @@ def test_parse_payload_accessors_and_backoff() -> None:
     )
     with pytest.raises(JobPayloadError, match="serialize"):
         bad.command_object()
+
+
+def test_fast_path_bytes_equal_general_path() -> None:
+    """The per-shape template (the fast path of ``build``) writes the same bytes as
+    the general path (whole-object serialize + json_encode)."""
+    from datetime import timedelta
+
+    from ninja_redis.payloads import ModelIdentifier, PayloadBuilder, serialize_command
+    from ninja_redis.php import PhpEnum
+
+    status = PhpEnum("App\\Enums\\S", "Draft")
+
+    def jobs() -> list[PhpJob]:
+        return [
+            PhpJob("App\\Jobs\\A"),
+            PhpJob(
+                "App\\Jobs\\A",
+                {"s": 'a/b"c\\d é \u2028 \x00', "f": 1.5, "b": True, "n": None},
+            ),
+            PhpJob(
+                "App\\Jobs\\SendInvoiceEmail",
+                {
+                    "invoiceId": 7,
+                    "email": protected("b@e.com"),
+                    "meta": private({"lines": [{"sku": "A", "qty": 1}]}),
+                    "status": status,
+                    "dueAt": Prop(None, default=None),
+                    "x": Prop([], default=[]),
+                },
+                tries=5,
+                backoff=[10, 60, 300],
+                timeout=120,
+                max_exceptions=2,
+            ),
+            PhpJob("App\\Jobs\\B", {"e1": status, "e2": status}),
+            PhpJob("App\\Jobs\\C", {"user": ModelIdentifier("App\\Models\\U", 7)}),
+            PhpJob(
+                "App\\Jobs\\D",
+                {"x": private(1, declaring_class="App\\Jobs\\Base")},
+                queue="emails",
+                delay=timedelta(seconds=5),
+                retry_until=1767225600,
+                display_name="Nice/name",
+                batch_id="b/1",
+                traits=("InteractsWithQueue", "Queueable", "Batchable"),
+            ),
+            PhpJob("App\\Jobs\\É", {"ü": "ß", "big": 2**62, "flt": 1e20}),
+        ]
+
+    for version in [(8, 83), (9, 26), (11, 0), (12, 11), (12, 51), (13, 0)]:
+        builder = PayloadBuilder(version)
+        for job in jobs():
+            kw: dict[str, Any] = {"uuid": "u", "id": 'i/"', "created_at": 1, "delay": 3}
+            # the general path for an object with back-references (r:)
+            expect_fast = job.class_name != "App\\Jobs\\B"
+            assert (builder._fast(job, "u", '"x"', 1, None, 0) is not None) is (
+                expect_fast
+            ), job
+            fast = builder.build(job, **kw)
+            serialize_command(job, version)  # a cached command: the general path
+            assert builder._fast(job, "u", '"x"', 1, None, 0) is None
+            assert builder.build(job, **kw) == fast, (version, job)
