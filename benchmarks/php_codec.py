@@ -85,19 +85,24 @@ PHP_SCRIPT = r"""
 $data = file_get_contents($argv[1]); $n = (int)$argv[2]; $repeat = (int)$argv[3];
 $v = unserialize($data);
 if (serialize($v) !== $data) { fwrite(STDERR, "payload does not round-trip\n"); exit(1); }
-$d = []; $l = [];
+function cpu() { $r = getrusage(); return $r['ru_utime.tv_sec'] + $r['ru_utime.tv_usec'] / 1e6
+    + $r['ru_stime.tv_sec'] + $r['ru_stime.tv_usec'] / 1e6; }
+$d = []; $l = []; $dc = []; $lc = [];
 for ($r = 0; $r < $repeat; $r++) {
-  $t = hrtime(true); for ($i = 0; $i < $n; $i++) { $s = serialize($v); }
-  $d[] = $n / ((hrtime(true) - $t) / 1e9);
-  $t = hrtime(true); for ($i = 0; $i < $n; $i++) { $x = unserialize($data); }
-  $l[] = $n / ((hrtime(true) - $t) / 1e9);
+  $c = cpu(); $t = hrtime(true); for ($i = 0; $i < $n; $i++) { $s = serialize($v); }
+  $d[] = $n / ((hrtime(true) - $t) / 1e9); $dc[] = $n / max(cpu() - $c, 1e-6);
+  $c = cpu(); $t = hrtime(true); for ($i = 0; $i < $n; $i++) { $x = unserialize($data); }
+  $l[] = $n / ((hrtime(true) - $t) / 1e9); $lc[] = $n / max(cpu() - $c, 1e-6);
 }
-sort($d); sort($l);
-echo json_encode(['dumps' => $d[intdiv($repeat, 2)], 'loads' => $l[intdiv($repeat, 2)]]);
+sort($d); sort($l); sort($dc); sort($lc); $m = intdiv($repeat, 2);
+echo json_encode(['dumps' => [$d[$m], $dc[$m]], 'loads' => [$l[$m], $lc[$m]]]);
 """
 
+Rate = tuple[float, float]  # (ops/s by wall clock, ops/s by CPU time)
 
-def php_ops(data: bytes, n: int, repeat: int) -> dict[str, float] | None:
+
+def php_ops(data: bytes, n: int, repeat: int) -> dict[str, Rate] | None:
+    """PHP's own serialize()/unserialize() rates, timed inside PHP (hrtime, rusage)."""
     php = shutil.which("php")
     if php is None:
         return None
@@ -110,19 +115,54 @@ def php_ops(data: bytes, n: int, repeat: int) -> dict[str, float] | None:
             check=True,
             timeout=600,
         )
-    result: dict[str, float] = json.loads(out.stdout)
-    return result
+    raw = json.loads(out.stdout)
+    return {op: (float(raw[op][0]), float(raw[op][1])) for op in ("dumps", "loads")}
 
 
-def ops(fn: Callable[[], Any], n: int, repeat: int) -> float:
+def ops(fn: Callable[[], Any], n: int, repeat: int) -> Rate:
+    """Median ops/s over ``repeat`` timings of ``n`` calls: wall clock and CPU time."""
     fn()  # warm up
-    rates = []
+    wall, cpu = [], []
     for _ in range(repeat):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
-        rates.append(n / (time.perf_counter() - t0))
-    return statistics.median(rates)
+        t1 = time.perf_counter()
+        c1 = time.process_time()
+        wall.append(n / (t1 - t0))
+        cpu.append(n / max(c1 - c0, 1e-9))
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def phpserialize_support(value: Any, data: bytes) -> str:
+    """What ``phpserialize`` makes of this payload (it is timed on the same bytes)."""
+    if phpserialize is None:
+        return "not installed"
+    notes = []
+    try:
+        out = phpserialize.dumps(value)
+        notes.append(
+            "dumps byte-identical" if out == data else "dumps differs from PHP"
+        )
+    except Exception as exc:
+        notes.append(f"dumps fails ({type(exc).__name__})")
+    try:
+        back = phpserialize.loads(data, decode_strings=True)
+        same = _pure.dumps(_plain(back)) == data
+        notes.append("loads ok" if same else "loads differs")
+    except Exception as exc:
+        notes.append(f"loads fails ({type(exc).__name__})")
+    return ", ".join(notes)
+
+
+def _plain(x: Any) -> Any:
+    """phpserialize returns every PHP array as a dict: turn 0..n-1 ones into lists."""
+    if isinstance(x, dict):
+        if list(x) == list(range(len(x))):
+            return [_plain(v) for v in x.values()]
+        return {k: _plain(v) for k, v in x.items()}
+    return x
 
 
 def main() -> None:
@@ -133,14 +173,23 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=5, help="timings per figure (median)"
     )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="print ops/s by CPU time (process_time / getrusage) instead of wall",
+    )
     args = parser.parse_args()
 
+    clock = "cpu" if args.cpu else "wall"
+    idx = 1 if args.cpu else 0
+    print(f"ops/s by {clock} time (median of {args.repeat}); ratios by wall | by CPU")
     header = (
-        f"{'payload':26} {'op':6} {'PHP':>11} {'C':>11} {'pure':>11} {'phpser.':>11}"
+        f"{'payload':26} {'op':6} {'PHP':>9} {'C':>9} {'pure':>9} {'phpser.':>9}"
+        f" {'C/PHP wall|cpu':>15} {'pure/phpser wall|cpu':>21}"
     )
-    header += f" {'C/PHP':>6} {'pure/phpser':>11}"
     print(header)
     print("-" * len(header))
+    notes = []
     for name, build in PAYLOADS:
         value = build()
         data = _pure.dumps(value)
@@ -148,7 +197,7 @@ def main() -> None:
         n = max(5, args.n * 20_000 // len(data))
         php = php_ops(data, n, args.repeat)
         for op in ("dumps", "loads"):
-            row: dict[str, float | None] = {}
+            row: dict[str, Rate | None] = {}
             row["PHP"] = php[op] if php else None
             for label, mod in (("C", _speedups), ("pure", _pure)):
                 if mod is None:
@@ -157,6 +206,7 @@ def main() -> None:
                     row[label] = ops(lambda m=mod, v=value: m.dumps(v), n, args.repeat)
                 else:
                     row[label] = ops(lambda m=mod, d=data: m.loads(d), n, args.repeat)
+            # phpserialize gets exactly the same value / bytes
             if phpserialize is None:
                 row["phpser"] = None
             elif op == "dumps":
@@ -170,18 +220,25 @@ def main() -> None:
                     args.repeat,
                 )
 
-            def fmt(x: float | None) -> str:
-                return f"{x:11,.0f}" if x is not None else f"{'n/a':>11}"
+            def fmt(x: Rate | None) -> str:
+                return f"{x[idx]:9,.0f}" if x is not None else f"{'n/a':>9}"
 
-            def ratio(a: float | None, b: float | None) -> str:
-                return f"{a / b:.2f}x" if a and b else "n/a"
+            def ratio(a: Rate | None, b: Rate | None) -> str:
+                if not a or not b:
+                    return "n/a"
+                return f"{a[0] / b[0]:.2f}x|{a[1] / b[1]:.2f}x"
 
             print(
                 f"{name if op == 'dumps' else '':26} {op:6} {fmt(row['PHP'])} "
                 f"{fmt(row['C'])} {fmt(row['pure'])} {fmt(row['phpser'])} "
-                f"{ratio(row['C'], row['PHP']):>6} {ratio(row['pure'], row['phpser']):>11}"
+                f"{ratio(row['C'], row['PHP']):>15} "
+                f"{ratio(row['pure'], row['phpser']):>21}"
             )
         print(f"{'':26} ({len(data):,} bytes, {n} calls x {args.repeat})")
+        notes.append(f"  {name}: {phpserialize_support(value, data)}")
+    print("phpserialize on the same payloads:")
+    print("\n".join(notes))
+    print("targets: C/PHP >= 0.50x, pure/phpserialize >= 3.00x (loads and dumps)")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ figures are the medians over the repeats.
 * ninja_redis ``queue.push(job)`` (sync): build the job and its payload, one
   ``EVALSHA``.
 * ninja_redis ``AsyncQueue.push`` from ``--tasks`` concurrent asyncio tasks.
-* ninja_redis ``queue.bulk(jobs)`` of ``--bulk`` jobs (the jobs built inside the
-  timing), in one call.
+* ninja_redis ``queue.bulk(jobs)`` of ``--bulk`` jobs in one call: once with the
+  ``PhpJob`` objects built inside the timing (like PHP's ``new``), once pre-built.
 * CPU: ``time.process_time()`` of this process for building ``--bulk`` payloads
   (``PayloadBuilder.build``) and for the whole ``bulk()`` call; the machine load of
   other processes does not count there.
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -237,6 +238,12 @@ def main() -> None:
             add("bulk", b / wall)
             add("bulk_cpu", b / cpu)
             q.clear()
+            prebuilt = [invoice(i) for i in range(b)]
+            wall, cpu = timed(functools.partial(q.bulk, prebuilt))
+            add("bulk_prebuilt", b / wall)
+            add("bulk_prebuilt_cpu", b / cpu)
+            prebuilt.clear()
+            q.clear()
             add("build_cpu", b / timed(build)[1])
         app.close()
 
@@ -266,6 +273,10 @@ def main() -> None:
         f"  x{med['bulk'] / php:.2f} Laravel  (target 100,000)"
     )
     print(f"  bulk, CPU time of this process       {med['bulk_cpu']:>10,.0f} jobs/s")
+    print(
+        f"  bulk of pre-built jobs               {med['bulk_prebuilt']:>10,.0f} jobs/s"
+        f"  (CPU {med['bulk_prebuilt_cpu']:,.0f}/s)"
+    )
     print(f"  payload build, CPU time              {med['build_cpu']:>10,.0f} jobs/s")
     print(
         "  all repeats: "

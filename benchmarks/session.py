@@ -1,31 +1,39 @@
 """Benchmark: from a session cookie to a loaded Session, and the ASGI middleware.
 
-    python benchmarks/session.py [--url redis://127.0.0.1:6390/0] [-n 2000] [--size 1024]
+    python benchmarks/session.py [--url redis://127.0.0.1:6390/0] [-n 2000]
+                                 [--repeat 7] [--size 1024] [--http-n 1000]
 
 Without ``--url`` a private ``redis-server`` is started on a free port (never 6379).
 
 1. ``from_cookie``: decrypt the cookie (MAC + AES), GET, unwrap ``s:N:"…";`` and
    unserialize a ~``--size`` byte session, against a raw redis-py ``GET`` of the same
-   key in the same run; sync (``Laravel``) and async (``AsyncLaravel``); once with
-   the store's verified-cookie cache (the default: a repeated cookie value is not
-   decrypted again) and once without it (every call decrypts).
-2. ASGI: a minimal ASGI app called directly in-process, with and without
-   ``LaravelSessionMiddleware`` (the middleware does the work of 1. per request), and
-   over HTTP with uvicorn on loopback (bounded: ``-n`` sequential keep-alive requests
-   from an httpx client), if uvicorn is installed.
+   key in the same run; sync (``Laravel``) and async (``AsyncLaravel``); without the
+   store's verified-cookie cache (every call decrypts: the honest figure) and with it
+   (the default: a repeated cookie value is not decrypted again).
+2. ASGI in-process: a minimal ASGI app called directly, with and without
+   ``LaravelSessionMiddleware`` (the middleware does the work of 1. per request).
+3. ASGI served (if uvicorn is installed): the same two apps, each in its own uvicorn
+   process on loopback, hit with sequential keep-alive requests (bounded load: one
+   request in flight) by a lean ``http.client`` client and by an ``httpx`` client.
 
-Each figure is the median of ``--repeat`` runs of ``-n`` operations, after a warm-up.
+The figures are medians over ``--repeat`` rounds of ``-n`` calls after a warm-up. In
+each round the contenders run back to back in alternating order, and ``x`` is the
+median of the per-round ratios, so slow drifts in machine load cancel out. ``cpu`` is
+the process CPU time per call (``time.process_time``): the client-side cost of our
+code path, which load from other processes inflates much less than wall time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
+import os
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,7 +48,7 @@ from ninja_redis._sync.session import SessionStore
 from ninja_redis.crypto import Encrypter
 from ninja_redis.middleware.asgi import LaravelSessionMiddleware
 
-KEY = Encrypter.generate_key()
+VERSION = "12.67"
 
 
 def free_port() -> int:
@@ -79,7 +87,7 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def attributes(size: int) -> dict[str, Any]:
-    cart = []
+    cart: list[dict[str, Any]] = []
     i = 0
     while len(repr(cart)) < size - 250:
         cart.append(
@@ -94,86 +102,193 @@ def attributes(size: int) -> dict[str, Any]:
     }
 
 
-def timed(fn: Callable[[], Any], n: int, repeat: int) -> float:
-    """Median seconds per call."""
-    for _ in range(min(n, 200)):
-        fn()
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        runs.append((time.perf_counter() - t0) / n)
-    return statistics.median(runs)
+# ------------------------------------------------------------------------ timing
 
 
-async def atimed(fn: Callable[[], Awaitable[Any]], n: int, repeat: int) -> float:
-    for _ in range(min(n, 200)):
-        await fn()
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            await fn()
-        runs.append((time.perf_counter() - t0) / n)
-    return statistics.median(runs)
+class Result:
+    """Median wall and CPU seconds per call of one contender, and its ratio."""
+
+    def __init__(self, walls: list[float], cpus: list[float], ratios: list[float]):
+        self.wall = statistics.median(walls)
+        self.cpu = statistics.median(cpus)
+        self.ratio = statistics.median(ratios) if ratios else 1.0
 
 
-def line(label: str, base_label: str, base: float, ours: float) -> None:
-    print(
-        f"{label:<34} {base_label} {base * 1e6:8.1f} µs   ninja_redis "
-        f"{ours * 1e6:8.1f} µs   x{ours / base:.2f}"
-    )
+def compare(
+    fns: dict[str, Callable[[], Any]], n: int, repeat: int
+) -> dict[str, Result]:
+    """Run each function ``n`` times per round, rounds interleaved; first = base."""
+    names = list(fns)
+    for name in names:
+        for _ in range(min(n, 200)):
+            fns[name]()
+    walls: dict[str, list[float]] = {k: [] for k in names}
+    cpus: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(repeat):
+        for name in names if r % 2 == 0 else names[::-1]:
+            fn = fns[name]
+            c0, t0 = time.process_time(), time.perf_counter()
+            for _ in range(n):
+                fn()
+            walls[name].append((time.perf_counter() - t0) / n)
+            cpus[name].append((time.process_time() - c0) / n)
+    return _results(names, walls, cpus)
 
 
-def bench_sync(url: str, n: int, repeat: int, size: int) -> None:
-    with Laravel.from_url(url, laravel_version="12.67", app_key=KEY) as app:
+async def acompare(
+    fns: dict[str, Callable[[], Awaitable[Any]]], n: int, repeat: int
+) -> dict[str, Result]:
+    """:func:`compare` for coroutine functions."""
+    names = list(fns)
+    for name in names:
+        for _ in range(min(n, 200)):
+            await fns[name]()
+    walls: dict[str, list[float]] = {k: [] for k in names}
+    cpus: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(repeat):
+        for name in names if r % 2 == 0 else names[::-1]:
+            fn = fns[name]
+            c0, t0 = time.process_time(), time.perf_counter()
+            for _ in range(n):
+                await fn()
+            walls[name].append((time.perf_counter() - t0) / n)
+            cpus[name].append((time.process_time() - c0) / n)
+    return _results(names, walls, cpus)
+
+
+def get_after_busy(
+    get: Callable[[], Any], busy: float, n: int, repeat: int
+) -> tuple[float, float]:
+    """Wall time of ``get()`` alone, back to back and after ``busy`` s of spinning.
+
+    The baseline GET runs back to back; in ``from_cookie`` other CPU work (decrypt,
+    unserialize) separates two GETs, and on loopback that alone makes the GET slower
+    (the server and the client's wake-ups no longer overlap).
+    """
+    clock = time.perf_counter
+    runs: dict[float, list[float]] = {0.0: [], busy: []}
+    for r in range(repeat):
+        for spin in (0.0, busy) if r % 2 == 0 else (busy, 0.0):
+            total = 0.0
+            for _ in range(n):
+                t = clock()
+                while clock() - t < spin:
+                    pass
+                t0 = clock()
+                get()
+                total += clock() - t0
+            runs[spin].append(total / n)
+    return statistics.median(runs[0.0]), statistics.median(runs[busy])
+
+
+def _results(
+    names: list[str], walls: dict[str, list[float]], cpus: dict[str, list[float]]
+) -> dict[str, Result]:
+    base = walls[names[0]]
+    return {
+        k: Result(
+            walls[k], cpus[k], [w / b for w, b in zip(walls[k], base, strict=True)]
+        )
+        for k in names
+    }
+
+
+def table(title: str, results: dict[str, Result]) -> None:
+    print(title)
+    for label, res in results.items():
+        print(
+            f"  {label:<34} wall {res.wall * 1e6:8.1f} µs   cpu {res.cpu * 1e6:7.1f} µs"
+            f"   x{res.ratio:.2f}"
+        )
+
+
+# ------------------------------------------------------------------ 1. from_cookie
+
+
+def bench_sync(url: str, key: str, n: int, repeat: int, size: int) -> str:
+    with Laravel.from_url(url, laravel_version=VERSION, app_key=key) as app:
         session = app.sessions.create(attributes(size))
         app.sessions.save(session)
         cookie = app.sessions.cookie_value(session)
-        key = app.sessions.key(session.id)
-        value = app.sessions.redis.get(key)
+        rkey = app.sessions.key(session.id)
+        value = app.sessions.redis.get(rkey)
         assert value is not None
         print(f"session value: {len(value)} bytes (Redis), cookie {len(cookie)} chars")
         raw = redis.Redis.from_url(url)
-        assert app.sessions.from_cookie(cookie) is not None
         cold = SessionStore(app, cookie_cache_size=0)
-        base = timed(lambda: raw.get(key), n, repeat)
-        ours = timed(lambda: app.sessions.from_cookie(cookie), n, repeat)
-        line("sync  from_cookie vs GET", "redis-py GET", base, ours)
-        ours = timed(lambda: cold.from_cookie(cookie), n, repeat)
-        line("sync  from_cookie (no id cache)", "redis-py GET", base, ours)
+        assert cold.from_cookie(cookie) is not None
+        assert app.sessions.from_cookie(cookie) is not None
+        sid = session.id
+
+        def inline() -> Any:
+            # the same CPU work around a raw GET, by hand: what from_cookie cannot
+            # go below (CPU work between two GETs also makes the GET itself slower)
+            assert cold.session_id_from_cookie(cookie) == sid
+            return cold.decode(sid, raw.get(rkey))  # type: ignore[arg-type]
+
+        results = compare(
+            {
+                "redis-py GET (base)": lambda: raw.get(rkey),
+                "from_cookie, no cookie cache": lambda: cold.from_cookie(cookie),
+                "from_cookie, cookie cache": lambda: app.sessions.from_cookie(cookie),
+                "decrypt + raw GET + decode inline": inline,
+            },
+            n,
+            repeat,
+        )
+        table("sync (Laravel)", results)
+        cpu = compare(
+            {
+                "cookie -> id (decrypt, no cache)": lambda: cold.session_id_from_cookie(
+                    cookie
+                ),
+                "stored value -> Session (decode)": lambda: cold.decode(
+                    session.id,
+                    value,  # type: ignore[arg-type]
+                ),
+            },
+            n,
+            repeat,
+        )
+        print("  CPU of our code path, no I/O:")
+        for label, res in cpu.items():
+            print(f"    {label:<36} cpu {res.cpu * 1e6:7.1f} µs")
+        work = sum(res.cpu for res in cpu.values())
+        alone, after = get_after_busy(lambda: raw.get(rkey), work, n, repeat)
+        print(
+            f"  a raw GET alone: {alone * 1e6:.1f} µs back to back, {after * 1e6:.1f} µs "
+            f"after {work * 1e6:.0f} µs of other CPU work (x{after / alone:.2f})"
+        )
         raw.close()
+        return cookie
 
 
-async def bench_async(url: str, n: int, repeat: int, size: int) -> None:
-    async with AsyncLaravel.from_url(url, laravel_version="12.67", app_key=KEY) as app:
+async def bench_async(url: str, key: str, n: int, repeat: int, size: int) -> None:
+    async with AsyncLaravel.from_url(url, laravel_version=VERSION, app_key=key) as app:
         session = app.sessions.create(attributes(size))
         await app.sessions.save(session)
         cookie = app.sessions.cookie_value(session)
-        key = app.sessions.key(session.id)
+        rkey = app.sessions.key(session.id)
         raw = aredis.Redis.from_url(url)
-        assert await app.sessions.from_cookie(cookie) is not None
         cold = AsyncSessionStore(app, cookie_cache_size=0)
-        base = await atimed(lambda: raw.get(key), n, repeat)
-        ours = await atimed(lambda: app.sessions.from_cookie(cookie), n, repeat)
-        line("async from_cookie vs GET", "redis-py GET", base, ours)
-        ours = await atimed(lambda: cold.from_cookie(cookie), n, repeat)
-        line("async from_cookie (no id cache)", "redis-py GET", base, ours)
-        await raw.aclose()
+        assert await cold.from_cookie(cookie) is not None
+        results = await acompare(
+            {
+                "redis-py GET (base)": lambda: raw.get(rkey),
+                "from_cookie, no cookie cache": lambda: cold.from_cookie(cookie),
+                "from_cookie, cookie cache": lambda: app.sessions.from_cookie(cookie),
+            },
+            n,
+            repeat,
+        )
+        table("async (AsyncLaravel)", results)
 
-        # ASGI in-process
-        async def minimal(scope: Any, receive: Any, send: Any) -> None:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"text/plain")],
-                }
-            )
-            await send({"type": "http.response.body", "body": b"ok"})
-
-        wrapped = LaravelSessionMiddleware(minimal, app)
+        # ---------------------------------------------------- 2. ASGI in-process
+        wrapped = LaravelSessionMiddleware(minimal_app, app)
+        # the same app with the verified-cookie cache off: every request decrypts
+        cold_app = AsyncLaravel.from_url(url, laravel_version=VERSION, app_key=key)
+        cold_app.sessions.cookie_cache_size = 0
+        wrapped_cold = LaravelSessionMiddleware(minimal_app, cold_app)
         header = f"{app.config.session_cookie}={cookie}".encode()
         scope = {
             "type": "http",
@@ -188,104 +303,190 @@ async def bench_async(url: str, n: int, repeat: int, size: int) -> None:
         async def send(message: Any) -> None:
             return None
 
-        async def call(target: Any) -> None:
-            await target(scope, receive, send)
+        async def call_plain() -> None:
+            await minimal_app(scope, receive, send)
 
-        base = await atimed(lambda: call(minimal), n, repeat)
-        ours = await atimed(lambda: call(wrapped), n, repeat)
-        line("ASGI in-process (app vs +mw)", "minimal app ", base, ours)
-        print(f"{'':<34} middleware adds {(ours - base) * 1e6:.1f} µs per request")
-    await uvicorn_bench(url, n, repeat, size)
+        async def call_wrapped() -> None:
+            await wrapped(scope, receive, send)
+
+        async def call_wrapped_cold() -> None:
+            await wrapped_cold(scope, receive, send)
+
+        async def call_get() -> None:
+            await raw.get(rkey)
+
+        asgi = await acompare(
+            {
+                "minimal app (base)": call_plain,
+                "+ middleware, no cookie cache": call_wrapped_cold,
+                "+ middleware, cookie cache": call_wrapped,
+                "one raw async GET (reference)": call_get,
+            },
+            n,
+            repeat,
+        )
+        table("ASGI in-process (no HTTP server)", asgi)
+        base = asgi["minimal app (base)"].wall
+        get_wall = asgi["one raw async GET (reference)"].wall
+        for label in ("+ middleware, no cookie cache", "+ middleware, cookie cache"):
+            added = asgi[label].wall - base
+            print(
+                f"  {label[2:]}: adds {added * 1e6:.1f} µs per request = "
+                f"{added / get_wall:.2f}x one raw async GET"
+            )
+        await cold_app.aclose()
+        await raw.aclose()
 
 
-async def uvicorn_bench(url: str, n: int, repeat: int, size: int) -> None:
+# ------------------------------------------------------------------- 3. served
+
+
+async def minimal_app(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI app that does nothing: 200 ``ok``."""
+    if scope["type"] != "http":
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def serve(mode: str, port: int, url: str, key: str) -> None:
+    """Child process: uvicorn on 127.0.0.1:port with the plain or wrapped app."""
+    import uvicorn
+
+    target: Any = minimal_app
+    if mode != "plain":
+        laravel = AsyncLaravel.from_url(url, laravel_version=VERSION, app_key=key)
+        if mode == "wrapped-nocache":
+            laravel.sessions.cookie_cache_size = 0
+        target = LaravelSessionMiddleware(minimal_app, laravel)
+    uvicorn.run(
+        target,
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
+        access_log=False,
+        lifespan="off",
+    )
+
+
+def bench_served(
+    url: str, key: str, cookie: str, n: int, repeat: int, python: str
+) -> None:
     try:
         import httpx
         import uvicorn
     except ImportError:
-        print("uvicorn/httpx not installed: HTTP figures skipped")
+        print("uvicorn/httpx not installed: served HTTP figures skipped")
         return
-    results = {}
-    for wrapped in (False, True):
-        port = free_port()
-        ready = threading.Event()
-        holder: dict[str, Any] = {}
+    with Laravel.from_url(url, laravel_version=VERSION, app_key=key) as app:
+        name = app.config.session_cookie
+    procs: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    try:
+        for mode in ("plain", "wrapped-nocache", "wrapped"):
+            port = free_port()
+            argv = [python, __file__, "--serve", mode, "--port", str(port)]
+            argv += ["--url", url, "--app-key", key]
+            procs[mode] = (subprocess.Popen(argv), port)
+        for _, port in procs.values():
+            for _ in range(200):
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        headers = {"cookie": f"{name}={cookie}"}
+        lean = {
+            m: http.client.HTTPConnection("127.0.0.1", p) for m, (_, p) in procs.items()
+        }
 
-        def serve(
-            wrapped: bool = wrapped,
-            port: int = port,
-            holder: dict[str, Any] = holder,
-            ready: threading.Event = ready,
-        ) -> None:
-            async def main() -> None:
-                app = AsyncLaravel.from_url(url, laravel_version="12.67", app_key=KEY)
-                session = app.sessions.create(attributes(size))
-                await app.sessions.save(session)
-                holder["cookie"] = (
-                    app.config.session_cookie,
-                    app.sessions.cookie_value(session),
-                )
+        def lean_get(mode: str) -> Callable[[], None]:
+            conn = lean[mode]
 
-                async def minimal(scope: Any, receive: Any, send: Any) -> None:
-                    if scope["type"] != "http":
-                        return
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 200,
-                            "headers": [(b"content-type", b"text/plain")],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": b"ok"})
+            def get() -> None:
+                conn.request("GET", "/", headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                assert resp.status == 200
 
-                target = LaravelSessionMiddleware(minimal, app) if wrapped else minimal
-                config = uvicorn.Config(
-                    target,
-                    host="127.0.0.1",
-                    port=port,
-                    log_level="error",
-                    lifespan="off",
-                )
-                server = uvicorn.Server(config)
-                holder["server"] = server
-                task = asyncio.create_task(server.serve())
-                while not server.started:
-                    await asyncio.sleep(0.01)
-                ready.set()
-                await task
-                await app.aclose()
+            return get
 
-            asyncio.run(main())
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        ready.wait(10)
-        name, cookie = holder["cookie"]
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"cookie": f"{name}={cookie}"}
-        ) as client:
-            results[wrapped] = timed(lambda c=client: c.get("/"), n, repeat)
-        holder["server"].should_exit = True
-        thread.join(10)
-    line(
-        "ASGI uvicorn HTTP (app vs +mw)", "minimal app ", results[False], results[True]
-    )
+        results = compare(
+            {
+                "minimal app (base)": lean_get("plain"),
+                "+ middleware, no cookie cache": lean_get("wrapped-nocache"),
+                "+ middleware, cookie cache": lean_get("wrapped"),
+            },
+            n,
+            repeat,
+        )
+        print(
+            f"ASGI served: uvicorn {uvicorn.__version__} (h11, asyncio), one process "
+            "per app, loopback, keep-alive, one request in flight"
+        )
+        table("  client: http.client (lean)", results)
+        clients = {
+            m: httpx.Client(base_url=f"http://127.0.0.1:{p}", headers=headers)
+            for m, (_, p) in procs.items()
+        }
+        results = compare(
+            {
+                "minimal app (base)": lambda: clients["plain"].get("/"),
+                "+ middleware, no cookie cache": lambda: clients["wrapped-nocache"].get(
+                    "/"
+                ),
+                "+ middleware, cookie cache": lambda: clients["wrapped"].get("/"),
+            },
+            n,
+            repeat,
+        )
+        table(f"  client: httpx {httpx.__version__}", results)
+        for c in clients.values():
+            c.close()
+        for conn in lean.values():
+            conn.close()
+    finally:
+        for proc, _ in procs.values():
+            proc.terminate()
+            proc.wait(10)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=None)
     parser.add_argument("-n", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--http-n", type=int, default=1000)
+    parser.add_argument(
+        "--serve",
+        choices=("plain", "wrapped", "wrapped-nocache"),
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--app-key", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.url, args.app_key)
+        return
+    key = Encrypter.generate_key()
     proc = None
     url = args.url
     if url is None:
         proc, url = start_server()
+    print(
+        f"python {sys.version.split()[0]}, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs"
+    )
     try:
-        bench_sync(url, args.n, args.repeat, args.size)
-        asyncio.run(bench_async(url, args.n, args.repeat, args.size))
+        cookie = bench_sync(url, key, args.n, args.repeat, args.size)
+        asyncio.run(bench_async(url, key, args.n, args.repeat, args.size))
+        bench_served(url, key, cookie, args.http_n, args.repeat, sys.executable)
     finally:
         if proc is not None:
             proc.terminate()

@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -100,8 +101,10 @@ $app->instance('config', new Illuminate\Config\Repository([
         'retry_after' => 90, 'block_for' => null,
     ]]],
 ]));
+$app->instance(Illuminate\Contracts\Container\Container::class, $app);
 $events = new Dispatcher($app);
 $app->instance('events', $events);
+$app->instance(Illuminate\Contracts\Events\Dispatcher::class, $events);
 $app->instance(Illuminate\Contracts\Bus\Dispatcher::class,
     new Illuminate\Bus\Dispatcher($app));
 $redis = new RedisManager($app, 'phpredis', [
@@ -109,8 +112,9 @@ $redis = new RedisManager($app, 'phpredis', [
 ]);
 $manager = new QueueManager($app);
 $manager->addConnector('redis', fn () => new RedisConnector($redis));
-// queue:work defaults (--timeout=60 --tries=1 --sleep=3 --memory=128), stop-when-empty.
-$options = new WorkerOptions('default', 0, 128, 60, 3, 1, false, true);
+// queue:work defaults (--timeout=60 --tries=1 --memory=128), stop-when-empty, and
+// --sleep=0: 8.x sleeps once more on the empty queue before it checks stop-when-empty.
+$options = new WorkerOptions('default', 0, 128, 60, 0, 1, false, true);
 $worker = new Worker($manager, $events, new PeerExceptions(), fn () => false);
 $start = hrtime(true);
 register_shutdown_function(function () use ($start) {
@@ -142,12 +146,11 @@ def string_payload(i: int) -> bytes:
 
 def object_payload(i: int) -> bytes:
     # What dispatch(new BenchNoopJob) pushes on Laravel 8.83.
-    return build_payload(PhpJob(OBJECT_JOB, {}), version=(8, 83)).encode()
+    raw: bytes | str = build_payload(PhpJob(OBJECT_JOB, {}), version=(8, 83))
+    return raw if isinstance(raw, bytes) else raw.encode()
 
 
-def fill(
-    client: redis.Redis, ready: bytes, notify: bytes, n: int, kind: str
-) -> None:
+def fill(client: redis.Redis, ready: bytes, notify: bytes, n: int, kind: str) -> None:
     make = string_payload if kind == "string" else object_payload
     pipe = client.pipeline(transaction=False)
     for start in range(0, n, 1000):
@@ -248,6 +251,21 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
 PHP = "Laravel 8.83 Worker::daemon"
 
 
+def cpu_seconds(pid: int | None) -> tuple[float, float]:
+    """(this process + its finished children, the redis-server) CPU seconds so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    server = 0.0
+    if pid is not None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            pass
+    return client, server
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--url")
@@ -293,11 +311,16 @@ def main() -> None:
         for kind in args.kinds.split(","):
             rates: dict[str, list[float]] = {name: [] for name, _ in runs}
             ratios: dict[str, list[float]] = {name: [] for name, _ in runs}
+            cpu: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in runs}
+            pid = proc.pid if proc is not None else None
             for _ in range(args.repeat):
                 base = 0.0
                 for name, fn in runs:
                     fill(client, keys.ready, keys.notify, n, kind)
+                    c0, s0 = cpu_seconds(pid)
                     rate = n / fn()
+                    c1, s1 = cpu_seconds(pid)
+                    cpu[name].append(((c1 - c0) / n * 1e6, (s1 - s0) / n * 1e6))
                     assert client.llen(keys.ready) == 0, name
                     assert client.zcard(keys.reserved) == 0, name
                     base = base or rate
@@ -305,13 +328,16 @@ def main() -> None:
                     ratios[name].append(rate / base)
             print(
                 f"{kind} jobs, n={n}, median of {args.repeat} "
-                f"(load average {os.getloadavg()[0]:.1f} at the end)"
+                f"(load average {os.getloadavg()[0]:.1f} at the end); "
+                "CPU µs/job: worker, redis-server"
             )
             for name, _ in runs:
                 print(
                     f"  {name:52s} {statistics.median(rates[name]):8.0f} jobs/s  "
-                    f"x{statistics.median(ratios[name]):.2f}  "
-                    f"(x{min(ratios[name]):.2f}..x{max(ratios[name]):.2f})"
+                    f"x{statistics.median(ratios[name]):.2f} "
+                    f"(x{min(ratios[name]):.2f}..x{max(ratios[name]):.2f})  "
+                    f"cpu {statistics.median(c for c, _ in cpu[name]):4.0f} "
+                    f"{statistics.median(r for _, r in cpu[name]):4.0f}"
                 )
         app.close()
     finally:

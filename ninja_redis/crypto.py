@@ -84,6 +84,14 @@ _B64_STRICT = re.compile(r"([A-Za-z0-9+/]*)(=*)")
 _B64_CANONICAL_STR = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _B64_CANONICAL_BYTES = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The envelope exactly as Laravel's json_encode(..., JSON_UNESCAPED_SLASHES) writes it:
+# no escapes are possible inside these fields, so json_decode() would give the same
+# four strings. Anything else (other key order, "\/", spaces, extra keys, a null tag)
+# goes through the JSON decoder.
+_CANONICAL_ENVELOPE = re.compile(
+    rb'\{"iv":"([A-Za-z0-9+/=]*)","value":"([A-Za-z0-9+/=]*)",'
+    rb'"mac":"([0-9a-f]*)","tag":"([A-Za-z0-9+/=]*)"\}'
+)
 _SESSION_ID = re.compile(r"[A-Za-z0-9]{40}")
 
 
@@ -528,7 +536,7 @@ class Encrypter:
         # CBC: find the key whose MAC matches before decrypting anything.
         mac_input = (env.iv_field + env.value_field).encode("utf-8")
         given = env.mac_field.encode("utf-8")
-        for key, dec in zip(self._keys, self._decryptors):
+        for key, dec in zip(self._keys, self._decryptors, strict=True):
             if _equal_digests(_mac_bytes(key, mac_input), given):
                 plaintext = _cbc_decrypt(dec, env.iv, ciphertext)
                 if plaintext is None:
@@ -540,29 +548,17 @@ class Encrypter:
         """``getJsonPayload()`` + ``validPayload()`` + ``ensureTagIsValid()`` of 11+."""
         if not isinstance(payload, (str, bytes)):
             raise _invalid(f"expected str or bytes, not {type(payload).__name__}", None)
-        failure: str | None = None
-        try:
-            # json_decode(base64_decode($payload), true)
-            text = _php_b64decode(payload).decode("utf-8")
-            obj = _JSON_DECODER.decode(text)
-        except UnicodeDecodeError:
-            failure = "not base64 of UTF-8 JSON"
-        except (ValueError, RecursionError):
-            failure = "not base64 of a JSON object"
-        if failure is not None:
-            raise _invalid(failure, payload)
-        if not isinstance(obj, dict) or (
-            _json_needs_php_check(text) and not _php_json_ok(obj)
-        ):
-            raise _invalid("not base64 of a JSON object", payload)
-        iv_f, value_f, mac_f = obj.get("iv"), obj.get("value"), obj.get("mac")
-        if not (isinstance(iv_f, str) and isinstance(value_f, str)):
-            raise _invalid("'iv' and 'value' must be strings", payload)
-        if not isinstance(mac_f, str):
-            raise _invalid("'mac' must be a string", payload)
-        tag_f = obj.get("tag")  # isset(): a null tag counts as absent
-        if tag_f is not None and not isinstance(tag_f, str):
-            raise _invalid("'tag' must be a string", payload)
+        # json_decode(base64_decode($payload), true)
+        raw = _php_b64decode(payload)
+        canonical = _CANONICAL_ENVELOPE.fullmatch(raw)
+        tag_f: str | None
+        if canonical is not None:
+            # What Laravel writes: json_decode() gives exactly these four strings.
+            iv_f, value_f, mac_f, tag_f = (
+                g.decode("ascii") for g in canonical.groups()
+            )
+        else:
+            iv_f, value_f, mac_f, tag_f = self._json_fields(raw, payload)
         spec = self._spec
         iv = _php_b64decode_strict(iv_f)
         if iv is None or len(iv) != spec.iv_size:
@@ -586,6 +582,35 @@ class Encrypter:
                 payload,
             )
         return _Envelope(iv_f, value_f, mac_f, iv, tag)
+
+    @staticmethod
+    def _json_fields(
+        raw: bytes, payload: str | bytes
+    ) -> tuple[str, str, str, str | None]:
+        """The envelope's fields through ``json_decode`` rules (any JSON object)."""
+        failure: str | None = None
+        try:
+            text = raw.decode("utf-8")
+            obj = _JSON_DECODER.decode(text)
+        except UnicodeDecodeError:
+            failure = "not base64 of UTF-8 JSON"
+        except (ValueError, RecursionError):
+            failure = "not base64 of a JSON object"
+        if failure is not None:
+            raise _invalid(failure, payload)
+        if not isinstance(obj, dict) or (
+            _json_needs_php_check(text) and not _php_json_ok(obj)
+        ):
+            raise _invalid("not base64 of a JSON object", payload)
+        iv_f, value_f, mac_f = obj.get("iv"), obj.get("value"), obj.get("mac")
+        if not (isinstance(iv_f, str) and isinstance(value_f, str)):
+            raise _invalid("'iv' and 'value' must be strings", payload)
+        if not isinstance(mac_f, str):
+            raise _invalid("'mac' must be a string", payload)
+        tag_f = obj.get("tag")  # isset(): a null tag counts as absent
+        if tag_f is not None and not isinstance(tag_f, str):
+            raise _invalid("'tag' must be a string", payload)
+        return iv_f, value_f, mac_f, tag_f
 
 
 def _php_codec() -> ModuleType:

@@ -1241,6 +1241,7 @@ class PayloadBuilder:
         uuid = uuid or _next_uuid()
         if self.horizon:
             id = uuid
+            id_json = ""  # the fast path is not used for Horizon payloads
         elif id is None:
             id = _next_id()
             id_json = '"' + id + '"'  # [A-Za-z0-9]: nothing to escape
@@ -1384,22 +1385,16 @@ class PayloadBuilder:
         head, count, mid, end = plan
         if self._created_at:
             # ,"createdAt":1767225600,"id":"…","attempts":0,"delay":null}
-            trailer = ',"createdAt":%d,"id":%s,"attempts":%d,"delay":%s}' % (
-                created_at or 0,
-                id_json,
-                attempts,
-                "null" if delay is None else "%d" % delay,
+            dl = "null" if delay is None else int(delay)
+            trailer = (
+                f',"createdAt":{int(created_at or 0)},"id":{id_json},'
+                f'"attempts":{int(attempts)},"delay":{dl}}}'
             )
         else:
-            trailer = ',"id":%s,"attempts":%d}' % (id_json, attempts)
-        text = '{"uuid":"%s",%s%d%s%s%s%s' % (
-            uuid,
-            head,
-            count + own_n,
-            mid,
-            _json_chars(own_s),
-            end,
-            trailer,
+            trailer = f',"id":{id_json},"attempts":{int(attempts)}}}'
+        text = (
+            f'{{"uuid":"{uuid}",{head}{count + own_n}{mid}'
+            f"{_json_chars(own_s)}{end}{trailer}"
         )
         return text.encode("utf-8", "surrogatepass")
 

@@ -19,6 +19,7 @@ __all__ = [
     "create_event",
     "install_signal_handlers",
     "monotonic",
+    "prepare_timeouts",
     "run_blocking",
     "run_concurrently",
     "run_with_timeout",
@@ -102,6 +103,12 @@ async def run_with_timeout(
         raise HandlerTimeout(f"timed out after {timeout:g}s") from exc
 
 
+def prepare_timeouts() -> Callable[[], None]:
+    """Set up :func:`run_with_timeout` for a whole worker run; returns the undo function.
+    Nothing to do with asyncio (the blocking twin installs its ``SIGALRM`` handler)."""
+    return lambda: None
+
+
 async def run_blocking(fn: Callable[..., R], *args: Any) -> R:
     """Run a blocking call (a database driver) without blocking the event loop."""
     return await asyncio.to_thread(fn, *args)
@@ -160,7 +167,7 @@ def spawn(fn: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
 
     Used by ``Cache.flexible`` for its deferred refresh. Returns the task.
     """
-    task = asyncio.get_running_loop().create_task(fn())  # type: ignore[arg-type]
+    task: asyncio.Task[Any] = asyncio.ensure_future(fn())
     _BACKGROUND.add(task)
     task.add_done_callback(_BACKGROUND.discard)
     return task

@@ -12,6 +12,7 @@ from ..config import LaravelConfig, LaravelVersion
 from ..exceptions import ConfigError
 from ..keys import KeySpace
 from .connection import create_client
+from .wire import AsyncWire
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -50,6 +51,7 @@ class AsyncLaravel:
         self._owned: set[str] = set()
         self._client_options = dict(client_options or {})
         self._codecs: dict[str, LaravelCacheCodec] = {}
+        self._wires: dict[str, AsyncWire] = {}
 
     # ------------------------------------------------------------ constructors
 
@@ -136,6 +138,21 @@ class AsyncLaravel:
             self._clients[key] = client
         return client
 
+    def wire(self, name: str | None = None) -> AsyncWire:
+        """The lean command path (:class:`AsyncWire`) of a Laravel Redis connection."""
+        key = name or "default"
+        wire = self._wires.get(key)
+        if wire is None:
+            client = self.connection(key)
+            for other in self._wires.values():
+                if other.client is client:
+                    wire = other
+                    break
+            else:
+                wire = AsyncWire(client)
+            self._wires[key] = wire
+        return wire
+
     def codec(self, connection: str | None = None) -> LaravelCacheCodec:
         """The cache-value codec for a connection's phpredis serializer/compression."""
         key = connection or "default"
@@ -158,7 +175,12 @@ class AsyncLaravel:
         return codec
 
     async def aclose(self) -> None:
-        """Close the clients this object created (not those passed in)."""
+        """Close the clients this object created (not those passed in) and the
+        connections of its wires."""
+        wires = {id(w): w for w in self._wires.values()}
+        self._wires.clear()
+        for wire in wires.values():
+            await wire.aclose()
         seen: set[int] = set()
         for name in list(self._owned):
             client = self._clients.pop(name, None)

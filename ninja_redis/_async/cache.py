@@ -25,11 +25,10 @@ from .. import _scripts
 from ..exceptions import CodecError, LockError, UnserializeError
 from ..keys import glob_escape, to_bytes
 from ._backend import spawn, wait_spawned, wall_time
-from .lock import AsyncLock, _evalsha
+from .lock import AsyncLock
 
 if TYPE_CHECKING:
     import redis.asyncio as redis
-    from redis.commands.core import AsyncScript
 
     from ..codec import LaravelCacheCodec
     from .app import AsyncLaravel
@@ -54,6 +53,10 @@ _MISSING: Any = object()
 _FLEXIBLE_CREATED = b"illuminate:cache:flexible:created:"
 _FLEXIBLE_LOCK = b"illuminate:cache:flexible:lock:"
 _CHUNK = 1000
+_CACHE_ADD = _scripts.script("cache_add")
+_CACHE_TAGGED_ADD = _scripts.script("cache_tagged_add")
+_TAG_LEGACY_IDS = _scripts.script("tag_legacy_ids")
+_TAG_FLUSH = _scripts.script("tag_flush")
 _TAG_PLANS = 1024  # tag lists whose keys are kept (cleared when full)
 
 
@@ -275,6 +278,8 @@ class AsyncCache(AsyncRepository):
         self._keys = app.keys
         self._redis: redis.Redis = app.connection(cfg.cache_connection)
         self._lock_redis: redis.Redis = app.connection(cfg.lock_connection)
+        self._wire = app.wire(cfg.cache_connection)
+        self._lock_wire = app.wire(cfg.lock_connection)
         self._codec: LaravelCacheCodec = app.codec(cfg.cache_connection)
         self._lock_codec: LaravelCacheCodec = app.codec(cfg.lock_connection)
         self._dumps = self._codec.dumps
@@ -284,7 +289,6 @@ class AsyncCache(AsyncRepository):
         self._legacy_tags = v < (10, 0)
         self._atomic_tag_flush = v >= (12, 30) and not cfg.cluster
         self._transaction = not cfg.cluster
-        self._scripts: dict[tuple[str, bool], AsyncScript] = {}
         #: key material per tag list (sha1 namespaces etc.), see AsyncTaggedCache
         self._tag_plans: dict[
             tuple[str, ...], tuple[list[bytes], bytes, bytes, list[bytes]]
@@ -297,14 +301,6 @@ class AsyncCache(AsyncRepository):
         return f"<{type(self).__name__} {self._keys.cache(b'')!r}>"
 
     # ----------------------------------------------------------------- helpers
-
-    def _script(self, name: str, lock: bool = False) -> AsyncScript:
-        script = self._scripts.get((name, lock))
-        if script is None:
-            client = self._lock_redis if lock else self._redis
-            script = client.register_script(_scripts.load(name))
-            self._scripts[(name, lock)] = script
-        return script
 
     def _seconds(self, ttl: Seconds) -> int | None:
         if type(ttl) is int:
@@ -325,7 +321,7 @@ class AsyncCache(AsyncRepository):
     async def _read(
         self, full: bytes, default: Any, on_corrupt: OnCorrupt | None
     ) -> Any:
-        raw: bytes | None = await self._redis.get(full)  # type: ignore[assignment]
+        raw: bytes | None = await self._wire.execute("GET", full)
         if raw is None:
             return default
         return self._decode(full, raw, default, on_corrupt)
@@ -339,7 +335,7 @@ class AsyncCache(AsyncRepository):
     ) -> dict[Key, Any]:
         if not fulls:
             return {}
-        raws: list[bytes | None] = await self._redis.mget(fulls)  # type: ignore[assignment]
+        raws: list[bytes | None] = await self._wire.execute("MGET", *fulls)
         if defaults is None:
             # hot path: no per-key defaults, so a miss and a cached null are both None
             loads = self._loads
@@ -362,10 +358,7 @@ class AsyncCache(AsyncRepository):
     async def _pull(
         self, full: bytes, default: Any, on_corrupt: OnCorrupt | None
     ) -> Any:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.get(full)
-            pipe.delete(full)
-            raw, _ = await pipe.execute()
+        raw, _ = await self._wire.pipeline([("GET", full), ("DEL", full)])
         if raw is None:
             return default
         return self._decode(full, raw, default, on_corrupt)
@@ -373,14 +366,11 @@ class AsyncCache(AsyncRepository):
     async def _touch(self, full: bytes, ttl: Seconds) -> bool:
         seconds = self._seconds(ttl)
         if seconds is None:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.persist(full)
-                pipe.exists(full)
-                _, exists = await pipe.execute()
+            _, exists = await self._wire.pipeline([("PERSIST", full), ("EXISTS", full)])
             return bool(exists)
         if seconds <= 0:
-            return bool(await self._redis.delete(full))
-        return bool(await self._redis.expire(full, seconds))
+            return bool(await self._wire.execute("DEL", full))
+        return bool(await self._wire.execute("EXPIRE", full, seconds))
 
     # --------------------------------------------------------------- reading
 
@@ -395,7 +385,7 @@ class AsyncCache(AsyncRepository):
         ``default`` with ``on_corrupt="default"``).
         """
         full = self._keys.cache(key)
-        raw: bytes | None = await self._redis.get(full)  # type: ignore[assignment]
+        raw: bytes | None = await self._wire.execute("GET", full)
         if raw is None:
             return default
         try:
@@ -441,13 +431,11 @@ class AsyncCache(AsyncRepository):
         seconds = ttl if type(ttl) is int else self._seconds(ttl)
         full = self._keys.cache(key)
         if seconds is None:
-            return bool(await self._redis.set(full, self._dumps(value)))
+            return bool(await self._wire.execute("SET", full, self._dumps(value)))
         if seconds <= 0:
-            return bool(await self._redis.delete(full))
+            return bool(await self._wire.execute("DEL", full))
         return bool(
-            await self._redis.execute_command(  # type: ignore[no-untyped-call]
-                "SETEX", full, seconds, self._dumps(value)
-            )
+            await self._wire.execute("SETEX", full, seconds, self._dumps(value))
         )
 
     async def put_many(self, values: Mapping[Key, Any], ttl: Seconds = None) -> bool:
@@ -464,17 +452,19 @@ class AsyncCache(AsyncRepository):
         dumps = self._dumps
         if seconds is not None and seconds <= 0:
             fulls = list(dict.fromkeys(cache_key(k) for k in values))
-            return int(await self._redis.delete(*fulls)) == len(fulls)
-        transaction = seconds is not None and self._transaction
-        async with self._redis.pipeline(transaction=transaction) as pipe:
-            if seconds is None:
-                for k, v in values.items():
-                    pipe.set(cache_key(k), dumps(v))
-            else:
-                for k, v in values.items():
-                    pipe.execute_command("SETEX", cache_key(k), seconds, dumps(v))  # type: ignore[no-untyped-call,unused-ignore]
-            results = await pipe.execute()
-        return all(results)
+            return int(await self._wire.execute("DEL", *fulls)) == len(fulls)
+        commands: list[tuple[Any, ...]]
+        if seconds is None:
+            commands = [("SET", cache_key(k), dumps(v)) for k, v in values.items()]
+            return all(await self._wire.pipeline(commands))
+        commands = [
+            ("SETEX", cache_key(k), seconds, dumps(v)) for k, v in values.items()
+        ]
+        if not self._transaction:  # cluster: keys may live on different nodes
+            return all(await self._wire.pipeline(commands))
+        # MULTI, SETEX per key, EXEC: what Laravel sends, in one round trip
+        replies = await self._wire.pipeline([("MULTI",), *commands, ("EXEC",)])
+        return replies[-1] is not None and all(replies[-1])
 
     async def add(self, key: Key, value: Any, ttl: Seconds = None) -> bool:
         """Store only if the key is missing (``Cache::add()``); ``True`` if stored.
@@ -488,35 +478,32 @@ class AsyncCache(AsyncRepository):
         if ttl is None:
             if await self._read(full, None, None) is not None:
                 return False
-            return bool(await self._redis.set(full, self._dumps(value)))
+            return bool(await self._wire.execute("SET", full, self._dumps(value)))
         seconds = self._seconds(ttl)
         if not seconds:
             return False
-        result = await _evalsha(
-            self._redis,
-            self._script("cache_add"),
-            1,
-            full,
-            self._codec.dumps_for_add(value),
-            seconds,
+        result = await self._wire.eval(
+            _CACHE_ADD, [full], [self._codec.dumps_for_add(value), seconds]
         )
         return bool(result)
 
     async def increment(self, key: Key, by: int = 1) -> int:
         """``INCRBY`` (``Cache::increment()``); keeps the TTL, creates a key without one."""
-        return int(await self._redis.incrby(self._keys.cache(key), by))
+        return int(await self._wire.execute("INCRBY", self._keys.cache(key), by))
 
     async def decrement(self, key: Key, by: int = 1) -> int:
         """``DECRBY`` (``Cache::decrement()``)."""
-        return int(await self._redis.decrby(self._keys.cache(key), by))
+        return int(await self._wire.execute("DECRBY", self._keys.cache(key), by))
 
     async def forever(self, key: Key, value: Any) -> bool:
         """Store without expiry (``Cache::forever()``: ``SET``)."""
-        return bool(await self._redis.set(self._keys.cache(key), self._dumps(value)))
+        return bool(
+            await self._wire.execute("SET", self._keys.cache(key), self._dumps(value))
+        )
 
     async def forget(self, key: Key) -> bool:
         """Delete the key (``Cache::forget()``: ``DEL``); ``True`` if it existed."""
-        return bool(await self._redis.delete(self._keys.cache(key)))
+        return bool(await self._wire.execute("DEL", self._keys.cache(key)))
 
     async def touch(self, key: Key, ttl: Seconds) -> bool:
         """Set a new TTL on an existing key (Laravel 13 ``Cache::touch()``: ``EXPIRE``).
@@ -588,7 +575,7 @@ class AsyncCache(AsyncRepository):
         ``seconds`` = 0 means no expiry. ``owner`` defaults to 16 random characters.
         """
         return AsyncLock(
-            self._lock_redis,
+            self._lock_wire,
             self._lock_codec,
             self._keys.lock(name),
             name.decode("utf-8", "surrogateescape")
@@ -596,8 +583,6 @@ class AsyncCache(AsyncRepository):
             else name,
             seconds,
             owner,
-            self._script("lock_release", True),
-            self._script("lock_refresh", True),
         )
 
     def restore_lock(self, name: Key, owner: str) -> AsyncLock:
@@ -673,6 +658,7 @@ class AsyncTaggedCache(AsyncRepository):
         self._cache = cache
         self.names = list(names)
         self._redis = cache._redis
+        self._wire = cache._wire
         self._keys = keys = cache._keys
         self._codec = cache._codec
         self._legacy = cache._legacy_tags
@@ -706,12 +692,8 @@ class AsyncTaggedCache(AsyncRepository):
         keys = self._id_keys
         dumps = self._codec.dumps
         # ARGV: a fresh E(uniqid) per tag, stored only where the tag has no id yet
-        raws = await _evalsha(
-            self._redis,
-            self._cache._script("tag_legacy_ids"),
-            len(keys),
-            *keys,
-            *[dumps(_uniqid().decode()) for _ in keys],
+        raws = await self._wire.eval(
+            _TAG_LEGACY_IDS, keys, [dumps(_uniqid().decode()) for _ in keys]
         )
         ids: list[bytes] = []
         loads = self._codec.loads
@@ -742,16 +724,27 @@ class AsyncTaggedCache(AsyncRepository):
         fulls, _ = await self._full_keys([key])
         return fulls[0]
 
-    def _index(self, pipe: Any, member: bytes, score: int, *, nx: bool = False) -> None:
-        """Queue the index writes of one item (zset entries or ref-set members)."""
+    def _index(
+        self,
+        commands: list[tuple[Any, ...]],
+        member: bytes,
+        score: int,
+        *,
+        nx: bool = False,
+    ) -> None:
+        """Append the index writes of one item (zset entries or ref-set members)."""
         packed = self._codec.pack_member(member)
         if not self._legacy:
-            for zkey in self._tag_zsets:
-                pipe.zadd(zkey, {packed: score}, nx=nx)
+            if nx:
+                commands.extend(
+                    ("ZADD", z, "NX", score, packed) for z in self._tag_zsets
+                )
+            else:
+                commands.extend(("ZADD", z, score, packed) for z in self._tag_zsets)
             return
         kind = "forever" if score == -1 else "standard"
         for tag_id in self._ids:
-            pipe.sadd(self._keys.legacy_tag_ref(tag_id, kind), packed)
+            commands.append(("SADD", self._keys.legacy_tag_ref(tag_id, kind), packed))
 
     # -------------------------------------------------------------- reading
 
@@ -805,22 +798,22 @@ class AsyncTaggedCache(AsyncRepository):
         names = list(values)
         fulls, members = await self._full_keys(names)
         dumps = self._codec.dumps
-        async with self._redis.pipeline(transaction=False) as pipe:
-            if seconds is None:
-                for full, member, name in zip(fulls, members, names, strict=True):
-                    self._index(pipe, member, -1)
-                    pipe.set(full, dumps(values[name]))
-            elif seconds <= 0:
-                for full, member in zip(fulls, members, strict=True):
-                    if self._legacy:  # 8/9 record the reference before the check
-                        self._index(pipe, member, 0)
-                    pipe.delete(full)
-            else:
-                score = int(wall_time()) + seconds
-                for full, member, name in zip(fulls, members, names, strict=True):
-                    self._index(pipe, member, score)
-                    pipe.execute_command("SETEX", full, seconds, dumps(values[name]))  # type: ignore[no-untyped-call,unused-ignore]
-            results = await pipe.execute()
+        commands: list[tuple[Any, ...]] = []
+        if seconds is None:
+            for full, member, name in zip(fulls, members, names, strict=True):
+                self._index(commands, member, -1)
+                commands.append(("SET", full, dumps(values[name])))
+        elif seconds <= 0:
+            for full, member in zip(fulls, members, strict=True):
+                if self._legacy:  # 8/9 record the reference before the check
+                    self._index(commands, member, 0)
+                commands.append(("DEL", full))
+        else:
+            score = int(wall_time()) + seconds
+            for full, member, name in zip(fulls, members, names, strict=True):
+                self._index(commands, member, score)
+                commands.append(("SETEX", full, seconds, dumps(values[name])))
+        results = await self._wire.pipeline(commands)
         if seconds is not None and seconds <= 0:
             return bool(results[-1]) if len(names) == 1 else True
         return True
@@ -837,34 +830,28 @@ class AsyncTaggedCache(AsyncRepository):
             return False
         fulls, members = await self._full_keys([key])
         if self._legacy:
-            result = await _evalsha(
-                self._redis,
-                self._cache._script("cache_add"),
-                1,
-                fulls[0],
-                self._codec.dumps_for_add(value),
-                seconds,
+            result = await self._wire.eval(
+                _CACHE_ADD, [fulls[0]], [self._codec.dumps_for_add(value), seconds]
             )
             return bool(result)
-        result = await _evalsha(
-            self._redis,
-            self._cache._script("cache_tagged_add"),
-            1 + len(self._tag_zsets),
-            fulls[0],
-            *self._tag_zsets,
-            self._codec.dumps_for_add(value),
-            seconds,
-            int(wall_time()) + seconds,
-            self._codec.pack_member(members[0]),
+        result = await self._wire.eval(
+            _CACHE_TAGGED_ADD,
+            [fulls[0], *self._tag_zsets],
+            [
+                self._codec.dumps_for_add(value),
+                seconds,
+                int(wall_time()) + seconds,
+                self._codec.pack_member(members[0]),
+            ],
         )
         return bool(result)
 
     async def _incr(self, key: Key, by: int) -> int:
         fulls, members = await self._full_keys([key])
-        async with self._redis.pipeline(transaction=False) as pipe:
-            self._index(pipe, members[0], -1 if not self._legacy else 0, nx=True)
-            pipe.incrby(fulls[0], by)
-            results = await pipe.execute()
+        commands: list[tuple[Any, ...]] = []
+        self._index(commands, members[0], -1 if not self._legacy else 0, nx=True)
+        commands.append(("INCRBY", fulls[0], by))
+        results = await self._wire.pipeline(commands)
         return int(results[-1])
 
     async def increment(self, key: Key, by: int = 1) -> int:
@@ -882,7 +869,7 @@ class AsyncTaggedCache(AsyncRepository):
     async def forget(self, key: Key) -> bool:
         """Delete the tagged item (the index is left as Laravel leaves it)."""
         fulls, _ = await self._full_keys([key])
-        return bool(await self._redis.delete(fulls[0]))
+        return bool(await self._wire.execute("DEL", fulls[0]))
 
     async def touch(self, key: Key, ttl: Seconds) -> bool:
         """``EXPIRE`` the tagged item (13.x ``touch``; the index is not updated)."""
@@ -938,10 +925,9 @@ class AsyncTaggedCache(AsyncRepository):
                 entries[keys.tag_member_key(member)] = None
         items = list(entries)
         if self._cache._atomic_tag_flush:
-            script = self._cache._script("tag_flush")
             argv = [keys.tag_flush_prefix_pattern(), *self._tag_zsets]
             for i in range(0, len(items), _CHUNK):
-                await script(keys=items[i : i + _CHUNK], args=argv)
+                await self._wire.eval(_TAG_FLUSH, items[i : i + _CHUNK], argv)
             return True
         await self._delete_chunks(items, tail=self._tag_zsets)
         return True

@@ -15,18 +15,15 @@ from collections.abc import Awaitable, Callable
 from os import urandom
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from redis.exceptions import NoScriptError
-
+from .. import _scripts
 from ..exceptions import LockTimeout
 from ._backend import monotonic, sleep
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    import redis.asyncio as redis
-    from redis.commands.core import AsyncScript
-
     from ..codec import LaravelCacheCodec
+    from .wire import AsyncWire
 
 __all__ = ["AsyncLock", "random_owner"]
 
@@ -47,18 +44,8 @@ def random_owner(length: int = 16) -> str:
     return out.decode("ascii")
 
 
-async def _evalsha(client: Any, script: AsyncScript, numkeys: int, *args: Any) -> Any:
-    """Run a registered script: one ``EVALSHA`` with its cached sha1; on ``NOSCRIPT``
-    (server restarted or flushed its script cache) ``SCRIPT LOAD`` it and retry once.
-
-    What ``AsyncScript.__call__`` does, without its per-call tuple building and
-    import; ``args`` = the keys followed by the arguments.
-    """
-    try:
-        return await client.execute_command("EVALSHA", script.sha, numkeys, *args)
-    except NoScriptError:
-        script.sha = await client.script_load(script.script)
-        return await client.execute_command("EVALSHA", script.sha, numkeys, *args)
+_RELEASE = _scripts.script("lock_release")
+_REFRESH = _scripts.script("lock_refresh")
 
 
 class AsyncLock:
@@ -79,8 +66,6 @@ class AsyncLock:
         "_held",
         "_key",
         "_packed_owner",
-        "_refresh_script",
-        "_release_script",
         "name",
         "owner",
         "seconds",
@@ -89,14 +74,12 @@ class AsyncLock:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: AsyncWire,
         codec: LaravelCacheCodec,
         key: bytes,
         name: str,
         seconds: int,
         owner: str | None,
-        release_script: AsyncScript,
-        refresh_script: AsyncScript,
     ) -> None:
         self._client = client
         self._codec = codec
@@ -106,8 +89,6 @@ class AsyncLock:
         #: The owner token (Laravel's ``$lock->owner()``).
         self.owner: str = owner if owner is not None else random_owner()
         self._packed_owner = codec.pack_member(self.owner)
-        self._release_script = release_script
-        self._refresh_script = refresh_script
         #: Pause between attempts of :meth:`block` (Laravel: 250 ms).
         self.sleep_milliseconds = 250
         self._held = False
@@ -126,13 +107,11 @@ class AsyncLock:
         """Try once to take the lock; ``True`` on success (``SET NX EX`` / ``SETNX``)."""
         if self.seconds > 0:
             # SET key owner EX seconds NX  (what Client::set($k, $o, 'EX', $s, 'NX') sends)
-            ok = await self._client.execute_command(  # type: ignore[no-untyped-call]
+            ok = await self._client.execute(
                 "SET", self._key, self._packed_owner, "EX", self.seconds, "NX"
             )
         else:
-            ok = await self._client.execute_command(  # type: ignore[no-untyped-call]
-                "SETNX", self._key, self._packed_owner
-            )
+            ok = await self._client.execute("SETNX", self._key, self._packed_owner)
         self._held = bool(ok)
         return self._held
 
@@ -204,15 +183,13 @@ class AsyncLock:
         Atomic (Lua compare-and-delete), so a lock taken over by another owner after
         expiry is never deleted.
         """
-        result = await _evalsha(
-            self._client, self._release_script, 1, self._key, self._packed_owner
-        )
+        result = await self._client.eval(_RELEASE, [self._key], [self._packed_owner])
         self._held = False
         return bool(result)
 
     async def force_release(self) -> None:
         """Delete the lock whoever owns it (``forceRelease()``: ``DEL``)."""
-        await self._client.delete(self._key)
+        await self._client.execute("DEL", self._key)
         self._held = False
 
     async def refresh(self, seconds: int | None = None) -> bool:
@@ -222,8 +199,8 @@ class AsyncLock:
         (``PERSIST``). Returns ``False`` when the lock is not owned.
         """
         secs = self.seconds if seconds is None else int(seconds)
-        result = await _evalsha(
-            self._client, self._refresh_script, 1, self._key, self._packed_owner, secs
+        result = await self._client.eval(
+            _REFRESH, [self._key], [self._packed_owner, secs]
         )
         return bool(result)
 
@@ -231,19 +208,19 @@ class AsyncLock:
 
     async def current_owner(self) -> str | bytes | None:
         """The owner stored in Redis now (``GET``, unpacked), or ``None``."""
-        raw = await self._client.get(self._key)
+        raw = await self._client.execute("GET", self._key)
         if raw is None:
             return None
-        return self._codec.unpack_member(raw)  # type: ignore[arg-type]
+        return self._codec.unpack_member(raw)
 
     async def is_owned_by_current_process(self) -> bool:
         """Whether Redis holds this lock's owner (``isOwnedByCurrentProcess()``)."""
-        raw = await self._client.get(self._key)
+        raw = await self._client.execute("GET", self._key)
         return raw is not None and raw == self._packed_owner
 
     async def is_owned_by(self, owner: str | bytes) -> bool:
         """Whether Redis holds ``owner`` for this lock (``isOwnedBy()``)."""
-        raw = await self._client.get(self._key)
+        raw = await self._client.execute("GET", self._key)
         return raw is not None and raw == self._codec.pack_member(owner)
 
     # --------------------------------------------------------- context manager

@@ -186,7 +186,7 @@ class AsyncQueue:
     ) -> _Plan:
         """(keys, payload, available_at or None, PhpJob, id) for one dispatch."""
         php_job: PhpJob | None = None
-        if type(job) is str:
+        if isinstance(job, str):
             target = queue
             built: PhpJob | str = job
         else:
@@ -258,11 +258,22 @@ class AsyncQueue:
         return job_id
 
     async def _push_ready(self, keys: QueueKeys, payload: bytes) -> None:
-        """Laravel's push script for one payload: ``EVALSHA`` written straight to a
-        pooled connection (redis-py's per-command machinery costs about as much
-        CPU as the round trip). NOSCRIPT, a cluster or single-connection client,
-        and a dropped connection (when the client retries) go through redis-py."""
+        """Laravel's push script for one payload: ``EVALSHA`` on the app's wire, or
+        else written straight to a pooled connection (redis-py's per-command
+        machinery costs about as much CPU as the round trip). NOSCRIPT, a cluster or
+        single-connection client, and a dropped connection (when the client
+        retries) go through redis-py."""
         script = self._script("queue_push")
+        # the app's lean command path (AsyncWire) where the app has one
+        wire_of = getattr(self._app, "wire", None)
+        if wire_of is not None:
+            try:
+                await wire_of(self.config.queue_connection).execute(
+                    "EVALSHA", script.sha, 2, keys.ready, keys.notify, payload
+                )
+            except NoScriptError:
+                await script(keys=[keys.ready, keys.notify], args=[payload])
+            return
         client: Any = self.redis
         pool = getattr(client, "connection_pool", None)
         if pool is not None and getattr(client, "connection", None) is None:
@@ -374,10 +385,25 @@ class AsyncQueue:
             return []
         uuids = _uuid4s(n)
         job_ids = uuids if self._builder.horizon else _random_ids(n)
-        plans = [
-            self._plan(job, queue, None, data, uuid, job_id)
-            for job, uuid, job_id in zip(items, uuids, job_ids, strict=True)
-        ]
+        builder = self._builder
+        fast = builder._fast
+        keys_of = self._keys_of
+        created_at = int(wall_time()) if builder._created_at else None
+        plans: list[_Plan] = []
+        add = plans.append
+        for job, uuid, job_id in zip(items, uuids, job_ids, strict=True):
+            # the usual job: the payload template straight away (ids need no escape)
+            if (
+                type(job) is PhpJob
+                and job.delay is None
+                and not job.unique
+                and not builder.horizon
+            ):
+                payload = fast(job, uuid, '"' + job_id + '"', created_at, None, 0)
+                if payload is not None:
+                    add((keys_of(queue or job.queue), payload, None, job, job_id))
+                    continue
+            add(self._plan(job, queue, None, data, uuid, job_id))
         skip: set[int] = set()
         uniques = [i for i, p in enumerate(plans) if p[3] is not None and p[3].unique]
         if uniques:

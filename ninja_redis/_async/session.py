@@ -172,7 +172,9 @@ class AsyncSessionStore:
 
     def decode(self, session_id: str, value: bytes) -> Session:
         """A :class:`Session` from its stored Redis value (string layout)."""
-        key = self._keys.session(session_id)
+        return self._decode(session_id, value, self._keys.session(session_id))
+
+    def _decode(self, session_id: str, value: bytes, key: bytes) -> Session:
         if self._plain:
             payload = unwrap_cache_string(value, key=key)
         else:
@@ -255,12 +257,11 @@ class AsyncSessionStore:
                 self._keys.session_hash(session_id)
             )
             return self._from_hash(session_id, fields) if fields else None
-        value: bytes | None = await self.redis.get(  # type: ignore[assignment]
-            self._keys.session(session_id)
-        )
+        key = self._keys.session(session_id)
+        value: bytes | None = await self.redis.get(key)  # type: ignore[assignment]
         if value is None:
             return None
-        return self.decode(session_id, value)
+        return self._decode(session_id, value, key)
 
     def session_id_from_cookie(
         self, cookie_value: str | bytes | None, *, strict: bool = False

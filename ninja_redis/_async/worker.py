@@ -479,6 +479,7 @@ class AsyncWorker:
             if self.handle_signals
             else (lambda: None)
         )
+        undo_timeouts = _backend.prepare_timeouts()
         try:
             if once:
                 await self._run_once(runners[0])
@@ -492,6 +493,7 @@ class AsyncWorker:
                 )
         finally:
             restore()
+            undo_timeouts()
             for r in runners:
                 try:
                     await self._flush(r)

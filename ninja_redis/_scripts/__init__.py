@@ -7,10 +7,28 @@ are run with EVALSHA and fall back to EVAL/SCRIPT LOAD on ``NOSCRIPT`` (redis-py
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-__all__ = ["load", "names"]
+__all__ = ["Script", "load", "names", "script"]
+
+
+@dataclass(frozen=True)
+class Script:
+    """One bundled Lua script: its text and the sha1 Redis knows it by."""
+
+    name: str
+    text: bytes
+    sha: str
+
+
+@cache
+def script(name: str) -> Script:
+    """The :class:`Script` of ``_scripts/<name>.lua`` (sha1 computed locally)."""
+    text = load(name).encode("utf-8")
+    return Script(name, text, hashlib.sha1(text).hexdigest())
 
 
 @cache

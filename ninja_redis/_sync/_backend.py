@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,6 +18,7 @@ __all__ = [
     "create_event",
     "install_signal_handlers",
     "monotonic",
+    "prepare_timeouts",
     "run_blocking",
     "run_concurrently",
     "run_with_timeout",
@@ -85,36 +88,104 @@ def run_with_timeout(fn: Callable[[T], R], arg: T, timeout: float | None) -> R:
     return _run_in_helper_thread(fn, arg, timeout)
 
 
-def _run_with_alarm(fn: Callable[[T], R], arg: T, timeout: float) -> R:
-    def on_alarm(signum: int, frame: object) -> None:
-        raise HandlerTimeout(f"timed out after {timeout:g}s")
+class _AlarmState:
+    timeout: float = 0.0
+    installed: bool = False  # by prepare_timeouts() (signal.getsignal() is slow)
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
+
+_alarm = _AlarmState()
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise HandlerTimeout(f"timed out after {_alarm.timeout:g}s")
+
+
+def _run_with_alarm(fn: Callable[[T], R], arg: T, timeout: float) -> R:
+    # Installing a handler costs more than a no-op job: prepare_timeouts() does it once
+    # per worker run; otherwise it is installed for this call only.
+    previous = None
+    if not _alarm.installed:
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+    _alarm.timeout = timeout
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         return fn(arg)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        if previous is not None:
+            signal.signal(signal.SIGALRM, previous)
+
+
+def prepare_timeouts() -> Callable[[], None]:
+    """Install :func:`run_with_timeout`'s ``SIGALRM`` handler for a whole worker run (main
+    thread only); returns the function that puts the previous handler back."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        return lambda: None
+    if _alarm.installed:
+        return lambda: None
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    _alarm.installed = True
+
+    def restore() -> None:
+        _alarm.installed = False
         signal.signal(signal.SIGALRM, previous)
+
+    return restore
+
+
+class _Helper:
+    """A daemon thread that runs handler calls for one worker thread, one at a time (a
+    thread per call costs more than a no-op job). After a timeout it is abandoned: it
+    finishes the call, then exits; so does an idle one whose owner thread has ended."""
+
+    def __init__(self) -> None:
+        self.calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.results: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        thread = threading.Thread(
+            target=_helper_main,
+            args=(self.calls, self.results),
+            name="ninja-redis-job",
+            daemon=True,
+        )
+        thread.start()
+        # The owner's threading.local drops this object when the owner thread ends.
+        weakref.finalize(self, self.calls.put, None)
+
+    def retire(self) -> None:
+        self.calls.put(None)
+
+
+def _helper_main(
+    calls: queue.SimpleQueue[Any], results: queue.SimpleQueue[Any]
+) -> None:
+    while True:
+        call = calls.get()
+        if call is None:
+            return
+        fn, arg = call
+        try:
+            results.put((True, fn(arg)))
+        except BaseException as exc:  # handed to the waiting thread
+            results.put((False, exc))
+        del call, fn, arg
+
+
+_helpers = threading.local()
 
 
 def _run_in_helper_thread(fn: Callable[[T], R], arg: T, timeout: float) -> R:
-    box: list[Any] = []
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            box.append((True, fn(arg)))
-        except BaseException as exc:  # handed to the waiting thread
-            box.append((False, exc))
-        finally:
-            done.set()
-
-    thread = threading.Thread(target=target, name="ninja-redis-job", daemon=True)
-    thread.start()
-    if not done.wait(timeout):
-        raise HandlerTimeout(f"timed out after {timeout:g}s")
-    ok, value = box[0]
+    helper: _Helper | None = getattr(_helpers, "helper", None)
+    if helper is None:
+        helper = _helpers.helper = _Helper()
+    helper.calls.put((fn, arg))
+    try:
+        ok, value = helper.results.get(timeout=timeout)
+    except queue.Empty:
+        _helpers.helper = None  # still running fn: abandoned, exits when fn returns
+        helper.retire()
+        raise HandlerTimeout(f"timed out after {timeout:g}s") from None
     if ok:
         return value  # type: ignore[no-any-return]
     raise value

@@ -13,6 +13,7 @@ from ..config import LaravelConfig, LaravelVersion
 from ..exceptions import ConfigError
 from ..keys import KeySpace
 from .connection import create_client
+from .wire import Wire
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -51,6 +52,7 @@ class Laravel:
         self._owned: set[str] = set()
         self._client_options = dict(client_options or {})
         self._codecs: dict[str, LaravelCacheCodec] = {}
+        self._wires: dict[str, Wire] = {}
 
     # ------------------------------------------------------------ constructors
 
@@ -137,6 +139,21 @@ class Laravel:
             self._clients[key] = client
         return client
 
+    def wire(self, name: str | None = None) -> Wire:
+        """The lean command path (:class:`Wire`) of a Laravel Redis connection."""
+        key = name or "default"
+        wire = self._wires.get(key)
+        if wire is None:
+            client = self.connection(key)
+            for other in self._wires.values():
+                if other.client is client:
+                    wire = other
+                    break
+            else:
+                wire = Wire(client)
+            self._wires[key] = wire
+        return wire
+
     def codec(self, connection: str | None = None) -> LaravelCacheCodec:
         """The cache-value codec for a connection's phpredis serializer/compression."""
         key = connection or "default"
@@ -159,7 +176,12 @@ class Laravel:
         return codec
 
     def close(self) -> None:
-        """Close the clients this object created (not those passed in)."""
+        """Close the clients this object created (not those passed in) and the
+        connections of its wires."""
+        wires = {id(w): w for w in self._wires.values()}
+        self._wires.clear()
+        for wire in wires.values():
+            wire.close()
         seen: set[int] = set()
         for name in list(self._owned):
             client = self._clients.pop(name, None)

@@ -480,6 +480,7 @@ class Worker:
             if self.handle_signals
             else (lambda: None)
         )
+        undo_timeouts = _backend.prepare_timeouts()
         try:
             if once:
                 self._run_once(runners[0])
@@ -493,6 +494,7 @@ class Worker:
                 )
         finally:
             restore()
+            undo_timeouts()
             for r in runners:
                 try:
                     self._flush(r)

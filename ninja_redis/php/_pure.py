@@ -870,7 +870,7 @@ def _fast_dump(v: Any, app: Any, seen: set[int], depth: int) -> None:
 # '";', truncated or malformed input) ends up in the last group and sends the whole
 # input to the careful parser, which produces the value or the exact error.
 _TOKEN = re.compile(
-    rb's:([0-9]{1,18}):"(.*?)";'  # 1 declared length, 2 text
+    rb's:([0-9]{1,18}):"([^"]*(?:"(?!;)[^"]*)*)";'  # 1 length, 2 text up to '";'
     rb"|i:(-?[1-9][0-9]{0,17}|0);"  # 3 canonical int, always within int64
     rb"|a:([0-9]{1,18}):\{"  # 4 element count
     rb"|(\}+)"  # 5 closing braces

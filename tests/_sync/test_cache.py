@@ -201,7 +201,7 @@ def test_prefix_flush_leaves_other_prefixes(
 ACL_COMMANDS = (
     "+get +set +setex +setnx +mget +del +unlink +incrby +decrby +expire +persist "
     "+exists +scan +zadd +zrem +zscan +zremrangebyscore +sadd +sscan +evalsha "
-    "+script|load +multi +exec +select +ping"
+    "+eval +multi +exec +select +ping"
 )
 
 

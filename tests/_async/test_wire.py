@@ -1,0 +1,130 @@
+"""AsyncWire: the lean command path behaves like redis-py's execute_command."""
+
+from __future__ import annotations
+
+import pytest
+import redis.asyncio as redis
+from redis.exceptions import NoScriptError, ResponseError
+
+from ninja_redis._async.app import AsyncLaravel
+from ninja_redis._async.wire import AsyncWire
+from tests.conftest import RedisServerFactory
+
+
+async def test_commands_return_raw_replies(redis_url: str, prefix: str) -> None:
+    async with AsyncLaravel.from_url(redis_url, redis_prefix=prefix) as app:
+        wire = app.wire()
+        key = app.keys.cache("w")
+        assert await wire.execute("SET", key, b"v\x00\xff", "EX", 60) == b"OK"
+        assert await wire.execute("GET", key) == b"v\x00\xff"
+        assert await wire.execute("GET", key + b"missing") is None
+        assert await wire.execute("INCRBY", key + b"n", 5) == 5
+        assert await wire.execute("TTL", key) > 0
+        # one wire per client: the cache connection (db 1) has its own
+        assert app.wire("default") is wire
+        assert app.wire("cache") is not wire
+
+
+async def test_error_reply_raises_and_connection_is_reused(
+    redis_url: str, prefix: str
+) -> None:
+    async with AsyncLaravel.from_url(redis_url, redis_prefix=prefix) as app:
+        wire = app.wire()
+        key = app.keys.cache("list")
+        await wire.execute("RPUSH", key, b"a")
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            await wire.execute("INCR", key)
+        with pytest.raises(NoScriptError):
+            await wire.execute("EVALSHA", "0" * 40, 0)
+        assert len(wire._opened) == 1  # the same healthy connection served all three
+        assert await wire.execute("LLEN", key) == 1
+
+
+async def test_pipeline_is_one_write_with_every_reply(
+    redis_url: str, prefix: str
+) -> None:
+    async with AsyncLaravel.from_url(redis_url, redis_prefix=prefix) as app:
+        wire = app.wire()
+        k = app.keys.cache("p")
+        replies = await wire.pipeline(
+            [("MULTI",), ("SET", k, 1), ("INCR", k), ("EXEC",), ("GET", k)]
+        )
+        assert replies == [b"OK", b"QUEUED", b"QUEUED", [b"OK", 2], b"2"]
+        with pytest.raises(ResponseError):
+            await wire.pipeline(
+                [("RPUSH", k + b"l", 1), ("INCR", k + b"l"), ("GET", k)]
+            )
+        mixed = await wire.pipeline(
+            [("INCR", k + b"l"), ("GET", k)], raise_on_error=False
+        )
+        assert isinstance(mixed[0], ResponseError)
+        assert mixed[1] == b"2"
+        assert await wire.pipeline([]) == []
+
+
+async def test_restarted_server_falls_back_to_redis_py_retry(
+    redis_server_factory: RedisServerFactory,
+) -> None:
+    server = redis_server_factory()
+    async with AsyncLaravel.from_url(server.url) as app:
+        wire = app.wire()
+        assert await wire.execute("SET", "k", "v") == b"OK"
+        server.restart()  # the pooled socket is now dead
+        # redis-py's own retry path reconnects: the caller sees a normal reply
+        assert await wire.execute("SET", "k", "v2") == b"OK"
+        assert await wire.execute("GET", "k") == b"v2"
+        assert await wire.pipeline([("GET", "k")]) == [b"v2"]
+
+
+async def test_server_gone_raises_redis_connection_error(
+    redis_server_factory: RedisServerFactory,
+) -> None:
+    server = redis_server_factory()
+    async with AsyncLaravel.from_url(server.url, redis_timeout=1.0) as app:
+        await app.wire().execute("PING")
+        server.kill()
+        with pytest.raises(redis.ConnectionError):
+            await app.wire().execute("GET", "k")
+
+
+async def test_aclose_closes_the_wire_connections(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    app = AsyncLaravel.from_client(client)
+    await app.wire().execute("PING")
+    conn = app.wire()._opened[0]
+    assert conn.is_connected
+    await app.aclose()
+    assert not conn.is_connected
+    assert await client.ping()  # the caller's client stays usable
+    await client.aclose()
+
+
+async def test_non_standalone_clients_use_execute_command(redis_url: str) -> None:
+    class Proxy:  # anything that is not a plain Redis client, e.g. a cluster client
+        def __init__(self, inner: redis.Redis) -> None:
+            self.inner = inner
+
+        async def execute_command(self, *args: object) -> object:
+            return await self.inner.execute_command(*args)
+
+    inner = redis.Redis.from_url(redis_url)
+    wire = AsyncWire(Proxy(inner))
+    assert await wire.execute("PING") is True  # redis-py's parsed reply
+    await inner.aclose()
+
+
+async def test_scripts_run_by_sha_and_survive_script_flush(
+    redis_url: str, prefix: str
+) -> None:
+    from ninja_redis._scripts import script
+
+    release = script("lock_release")
+    async with AsyncLaravel.from_url(redis_url, redis_prefix=prefix) as app:
+        wire = app.wire()
+        key = app.keys.lock("w")
+        await wire.execute("SET", key, b"me")
+        await wire.execute("SCRIPT", "FLUSH")
+        assert await wire.eval(release, [key], [b"other"]) == 0  # EVAL fallback
+        assert await wire.execute("SCRIPT", "EXISTS", release.sha) == [1]
+        assert await wire.eval(release, [key], [b"me"]) == 1  # now by sha
+        assert await wire.execute("EXISTS", key) == 0
