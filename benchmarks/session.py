@@ -372,6 +372,7 @@ def serve(mode: str, port: int, url: str, key: str) -> None:
         log_level="error",
         access_log=False,
         lifespan="off",
+        timeout_keep_alive=300,
     )
 
 
@@ -409,8 +410,13 @@ def bench_served(
             conn = lean[mode]
 
             def get() -> None:
-                conn.request("GET", "/", headers=headers)
-                resp = conn.getresponse()
+                try:
+                    conn.request("GET", "/", headers=headers)
+                    resp = conn.getresponse()
+                except (http.client.RemoteDisconnected, ConnectionError):
+                    conn.close()  # the server dropped an idle connection: reconnect
+                    conn.request("GET", "/", headers=headers)
+                    resp = conn.getresponse()
                 resp.read()
                 assert resp.status == 200
 

@@ -17,11 +17,14 @@ reads the raw reply. Nothing else changes:
   once more through the client's own ``execute_command``, i.e. with redis-py's retry
   policy, so failure behaviour is redis-py's;
 * a cancelled or interrupted command drops its connection (its reply is unknown);
-* cluster clients always use ``execute_command`` (slot routing).
+* cluster clients always use ``execute_command`` (slot routing);
+* after ``fork()`` the child forgets the parent's connections (never shares a socket).
 """
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,8 +32,20 @@ import redis
 from redis.exceptions import ConnectionError, NoScriptError, ResponseError, TimeoutError
 
 from .._scripts import Script
+from . import _backend
 
 __all__ = ["Wire"]
+
+_WIRES: weakref.WeakSet[Wire] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for wire in list(_WIRES):
+        wire._forget_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 EncodableArg = bytes | str | int | float
 
@@ -49,6 +64,12 @@ class Wire:
         )
         self._free: list[Any] = []
         self._opened: list[Any] = []
+        _WIRES.add(self)
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: drop (without closing) the parent's sockets."""
+        self._free = []
+        self._opened = []
 
     def _take(self) -> Any:
         try:
@@ -168,7 +189,7 @@ class Wire:
 
 def conn_roundtrip(conn: Any, args: Sequence[EncodableArg]) -> Any:
     """One command on one redis-py connection: the raw reply (errors raise)."""
-    conn.send_packed_command(conn.pack_command(*args), False)
+    _backend.send_packed(conn, b"".join(conn.pack_command(*args)))
     return conn.read_response()
 
 
@@ -176,7 +197,7 @@ def conn_roundtrip_many(
     conn: Any, commands: Sequence[Sequence[EncodableArg]]
 ) -> list[Any]:
     """Pipelined commands on one connection; error replies are returned in place."""
-    conn.send_packed_command(conn.pack_commands(commands), False)
+    _backend.send_packed(conn, b"".join(conn.pack_commands(commands)))
     replies: list[Any] = []
     for _ in commands:
         try:

@@ -128,3 +128,20 @@ async def test_scripts_run_by_sha_and_survive_script_flush(
         assert await wire.execute("SCRIPT", "EXISTS", release.sha) == [1]
         assert await wire.eval(release, [key], [b"me"]) == 1  # now by sha
         assert await wire.execute("EXISTS", key) == 0
+
+
+async def test_forked_child_never_uses_the_parent_sockets(redis_url: str) -> None:
+    import os
+
+    async with AsyncLaravel.from_url(redis_url) as app:
+        wire = app.wire()
+        await wire.execute("PING")
+        parent_conn = wire._opened[0]
+        pid = os.fork()
+        if pid == 0:  # child: the wire starts empty, and works on its own socket
+            code = 0 if (not wire._opened and not wire._free) else 3
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+        assert wire._opened == [parent_conn]  # the parent keeps its connection
+        assert await wire.execute("PING") in (True, b"PONG")
