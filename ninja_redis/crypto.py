@@ -30,7 +30,6 @@ import importlib
 import json
 import os
 import re
-import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -119,27 +118,21 @@ _CIPHER_SPECS: Final = {
 # (junk, whitespace, missing or misplaced ``=``) takes the PHP-compatible slow path.
 # tests/unit/test_crypto_fastpath.py checks that both paths agree.
 
-if sys.version_info >= (3, 11):
 
-    def _b64_canonical(data: str | bytes) -> bytes | None:
-        """Strict RFC 4648 decoding of canonical base64; ``None`` for anything else."""
-        try:
-            return binascii.a2b_base64(data, strict_mode=True)
-        except (binascii.Error, ValueError):  # ValueError: non-ASCII str
-            return None
+def _b64_canonical(data: str | bytes) -> bytes | None:
+    """Decode canonical base64 (``[A-Za-z0-9+/]*`` + up to two ``=``, length a multiple
+    of 4) in C; ``None`` for anything else, which then takes PHP's slow path.
 
-else:  # pragma: no cover - Python 3.10 has no strict_mode
-
-    def _b64_canonical(data: str | bytes) -> bytes | None:
-        """Strict RFC 4648 decoding of canonical base64; ``None`` for anything else."""
-        if len(data) % 4:
+    (CPython's ``strict_mode`` is not used: it accepts ``"AAAAAAAA="``, PHP does not.)
+    """
+    if len(data) % 4:
+        return None
+    if isinstance(data, str):
+        if _B64_CANONICAL_STR.fullmatch(data) is None:
             return None
-        if isinstance(data, str):
-            if _B64_CANONICAL_STR.fullmatch(data) is None:
-                return None
-        elif _B64_CANONICAL_BYTES.fullmatch(data) is None:
-            return None
-        return binascii.a2b_base64(data)
+    elif _B64_CANONICAL_BYTES.fullmatch(data) is None:
+        return None
+    return binascii.a2b_base64(data)
 
 
 def _php_b64decode(data: str | bytes) -> bytes:

@@ -43,6 +43,10 @@ if TYPE_CHECKING:
     from ..codec import LaravelCacheCodec
     from ..crypto import Encrypter, LaravelCookies
     from .app import AsyncLaravel
+    from .wire import AsyncWire
+
+_CAS = _scripts.script("session_cas")
+_HASH_CAS = _scripts.script("session_hash_cas")
 
 __all__ = ["AsyncSessionStore", "SessionConflict"]
 
@@ -84,7 +88,7 @@ class AsyncSessionStore:
         self._plain = conn.serializer == "none" and conn.compression == "none"
         self._codec: LaravelCacheCodec | None = None
         self._client: redis.Redis | None = None
-        self._cas: Any = None
+        self._wire: AsyncWire | None = None
         #: verified cookie value -> session id (only successes; bounded, FIFO eviction)
         self._verified: dict[str | bytes, str] = {}
         self.cookie_cache_size = cookie_cache_size
@@ -115,11 +119,12 @@ class AsyncSessionStore:
     def _cookies(self) -> LaravelCookies:
         return self._app.cookies
 
-    def _script(self) -> Any:
-        if self._cas is None:
-            name = "session_hash_cas" if self.layout == "hash" else "session_cas"
-            self._cas = self.redis.register_script(_scripts.load(name))
-        return self._cas
+    @property
+    def wire(self) -> AsyncWire:
+        """The lean command path of the session connection."""
+        if self._wire is None:
+            self._wire = self._app.wire(self.connection_name)
+        return self._wire
 
     # -------------------------------------------------------------- new sessions
 
@@ -253,12 +258,13 @@ class AsyncSessionStore:
         if not is_valid_session_id(session_id):
             return None
         if self.layout == "hash":
-            fields: dict[bytes, bytes] = await self.redis.hgetall(  # type: ignore[assignment]
-                self._keys.session_hash(session_id)
+            flat = await self.wire.execute(
+                "HGETALL", self._keys.session_hash(session_id)
             )
+            fields: dict[bytes, bytes] = dict(zip(flat[::2], flat[1::2], strict=True))
             return self._from_hash(session_id, fields) if fields else None
         key = self._keys.session(session_id)
-        value: bytes | None = await self.redis.get(key)  # type: ignore[assignment]
+        value: bytes | None = await self.wire.execute("GET", key)
         if value is None:
             return None
         return self._decode(session_id, value, key)
@@ -401,15 +407,23 @@ class AsyncSessionStore:
         if self.layout == "hash":
             key = self._keys.session_hash(session.id)
             fields = self._hash_fields(session)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(key)
-                pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
-                pipe.expire(key, self.ttl)
-                await pipe.execute()
+            pairs = [x for kv in fields.items() for x in kv]
+            await self.wire.pipeline(
+                [
+                    ("MULTI",),
+                    ("DEL", key),
+                    ("HSET", key, *pairs),
+                    ("EXPIRE", key, self.ttl),
+                    ("EXEC",),
+                ]
+            )
             session.original = fields[b"data"]
         else:
             value = self.encode(session)
-            await self.redis.set(self._keys.session(session.id), value, ex=self.ttl)
+            # SETEX key lifetime*60 value: what Laravel's cache-backed handler sends
+            await self.wire.execute(
+                "SETEX", self._keys.session(session.id), self.ttl, value
+            )
             session.original = value
         session.exists = True
 
@@ -425,7 +439,8 @@ class AsyncSessionStore:
         else:
             new = self.encode(session)
             args = [flag, old or b"", new, self.ttl]
-        done = await self._script()(keys=[self.key(session.id)], args=args)
+        script = _HASH_CAS if self.layout == "hash" else _CAS
+        done = await self.wire.eval(script, [self.key(session.id)], args)
         if int(done) == 1:
             session.original = new
             session.exists = True
@@ -468,7 +483,7 @@ class AsyncSessionStore:
     async def destroy(self, session_id: str) -> None:
         """``SessionHandler::destroy()``: delete the stored session."""
         if is_valid_session_id(session_id):
-            await self.redis.delete(self.key(session_id))
+            await self.wire.execute("DEL", self.key(session_id))
 
     async def regenerate(self, session: Session, destroy: bool = True) -> Session:
         """``Store::regenerate()``: a new id and a new CSRF token.

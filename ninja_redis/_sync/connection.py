@@ -25,6 +25,8 @@ def create_client(
         "username": conn.username,
         "password": conn.password,
         "decode_responses": False,
+        # RESP2, like phpredis: no HELLO handshake, the same reply shapes as Laravel sees
+        "protocol": 2,
         "socket_timeout": conn.read_timeout or conn.timeout,
         "socket_connect_timeout": conn.timeout,
     }

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
     from ..codec import LaravelCacheCodec
     from ..crypto import Encrypter, LaravelCookies
     from .app import Laravel
+    from .wire import Wire
+
+_CAS = _scripts.script("session_cas")
+_HASH_CAS = _scripts.script("session_hash_cas")
 
 __all__ = ["SessionStore", "SessionConflict"]
 
@@ -85,7 +89,7 @@ class SessionStore:
         self._plain = conn.serializer == "none" and conn.compression == "none"
         self._codec: LaravelCacheCodec | None = None
         self._client: redis.Redis | None = None
-        self._cas: Any = None
+        self._wire: Wire | None = None
         #: verified cookie value -> session id (only successes; bounded, FIFO eviction)
         self._verified: dict[str | bytes, str] = {}
         self.cookie_cache_size = cookie_cache_size
@@ -116,11 +120,12 @@ class SessionStore:
     def _cookies(self) -> LaravelCookies:
         return self._app.cookies
 
-    def _script(self) -> Any:
-        if self._cas is None:
-            name = "session_hash_cas" if self.layout == "hash" else "session_cas"
-            self._cas = self.redis.register_script(_scripts.load(name))
-        return self._cas
+    @property
+    def wire(self) -> Wire:
+        """The lean command path of the session connection."""
+        if self._wire is None:
+            self._wire = self._app.wire(self.connection_name)
+        return self._wire
 
     # -------------------------------------------------------------- new sessions
 
@@ -254,12 +259,13 @@ class SessionStore:
         if not is_valid_session_id(session_id):
             return None
         if self.layout == "hash":
-            fields: dict[bytes, bytes] = self.redis.hgetall(  # type: ignore[assignment]
-                self._keys.session_hash(session_id)
+            flat = self.wire.execute(
+                "HGETALL", self._keys.session_hash(session_id)
             )
+            fields: dict[bytes, bytes] = dict(zip(flat[::2], flat[1::2], strict=True))
             return self._from_hash(session_id, fields) if fields else None
         key = self._keys.session(session_id)
-        value: bytes | None = self.redis.get(key)  # type: ignore[assignment]
+        value: bytes | None = self.wire.execute("GET", key)
         if value is None:
             return None
         return self._decode(session_id, value, key)
@@ -402,15 +408,23 @@ class SessionStore:
         if self.layout == "hash":
             key = self._keys.session_hash(session.id)
             fields = self._hash_fields(session)
-            with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(key)
-                pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
-                pipe.expire(key, self.ttl)
-                pipe.execute()
+            pairs = [x for kv in fields.items() for x in kv]
+            self.wire.pipeline(
+                [
+                    ("MULTI",),
+                    ("DEL", key),
+                    ("HSET", key, *pairs),
+                    ("EXPIRE", key, self.ttl),
+                    ("EXEC",),
+                ]
+            )
             session.original = fields[b"data"]
         else:
             value = self.encode(session)
-            self.redis.set(self._keys.session(session.id), value, ex=self.ttl)
+            # SETEX key lifetime*60 value: what Laravel's cache-backed handler sends
+            self.wire.execute(
+                "SETEX", self._keys.session(session.id), self.ttl, value
+            )
             session.original = value
         session.exists = True
 
@@ -426,7 +440,8 @@ class SessionStore:
         else:
             new = self.encode(session)
             args = [flag, old or b"", new, self.ttl]
-        done = self._script()(keys=[self.key(session.id)], args=args)
+        script = _HASH_CAS if self.layout == "hash" else _CAS
+        done = self.wire.eval(script, [self.key(session.id)], args)
         if int(done) == 1:
             session.original = new
             session.exists = True
@@ -469,7 +484,7 @@ class SessionStore:
     def destroy(self, session_id: str) -> None:
         """``SessionHandler::destroy()``: delete the stored session."""
         if is_valid_session_id(session_id):
-            self.redis.delete(self.key(session_id))
+            self.wire.execute("DEL", self.key(session_id))
 
     def regenerate(self, session: Session, destroy: bool = True) -> Session:
         """``Store::regenerate()``: a new id and a new CSRF token.

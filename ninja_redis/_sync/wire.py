@@ -10,7 +10,8 @@ the round trip itself, and exactly what made Python slower than phpredis.
 (same host, auth, TLS, db, timeouts, hiredis parser), sends the packed command and
 reads the raw reply. Nothing else changes:
 
-* replies are redis-py's raw replies (``bytes``, ``int``, lists, ``None``);
+* replies are redis-py's raw RESP2 replies (``bytes``, ``int``, flat lists, ``None``),
+  whatever protocol the client itself uses;
 * a Redis error reply raises the usual ``redis.exceptions.ResponseError`` subclass
   (``NoScriptError`` ...) and the connection goes back to the free list;
 * on a connection error or timeout the connection is dropped and the command is run
@@ -57,10 +58,12 @@ class Wire:
         self.client = client
         pool: Any = getattr(client, "connection_pool", None)
         standalone = isinstance(client, redis.Redis) and pool is not None
+        # Same server, auth, TLS and timeouts as the client, but always RESP2 (what
+        # phpredis speaks), so raw replies have one shape whatever the client uses.
+        kwargs = dict(pool.connection_kwargs) if standalone else {}
+        kwargs["protocol"] = 2
         self._factory: Any = (
-            (lambda: pool.connection_class(**pool.connection_kwargs))
-            if standalone
-            else None
+            (lambda: pool.connection_class(**kwargs)) if standalone else None
         )
         self._free: list[Any] = []
         self._opened: list[Any] = []

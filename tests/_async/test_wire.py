@@ -145,3 +145,16 @@ async def test_forked_child_never_uses_the_parent_sockets(redis_url: str) -> Non
         assert os.WEXITSTATUS(status) == 0
         assert wire._opened == [parent_conn]  # the parent keeps its connection
         assert await wire.execute("PING") in (True, b"PONG")
+
+
+async def test_replies_are_resp2_even_for_a_resp3_client(
+    redis_url: str, prefix: str
+) -> None:
+    client = redis.Redis.from_url(redis_url, protocol=3)
+    wire = AsyncWire(client)
+    key = f"{prefix}h".encode()
+    await wire.execute("HSET", key, "a", "1")
+    assert await wire.execute("HGETALL", key) == [b"a", b"1"]  # RESP3 would be a map
+    await wire.execute("DEL", key)
+    await wire.aclose()
+    await client.aclose()

@@ -146,3 +146,16 @@ def test_forked_child_never_uses_the_parent_sockets(redis_url: str) -> None:
         assert os.WEXITSTATUS(status) == 0
         assert wire._opened == [parent_conn]  # the parent keeps its connection
         assert wire.execute("PING") in (True, b"PONG")
+
+
+def test_replies_are_resp2_even_for_a_resp3_client(
+    redis_url: str, prefix: str
+) -> None:
+    client = redis.Redis.from_url(redis_url, protocol=3)
+    wire = Wire(client)
+    key = f"{prefix}h".encode()
+    wire.execute("HSET", key, "a", "1")
+    assert wire.execute("HGETALL", key) == [b"a", b"1"]  # RESP3 would be a map
+    wire.execute("DEL", key)
+    wire.close()
+    client.close()
