@@ -29,6 +29,7 @@ This module is pure: no Redis, no I/O.
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import enum
 import json
@@ -56,6 +57,7 @@ __all__ = [
     "ModelIdentifier",
     "PayloadBuilder",
     "PhpJob",
+    "PhpJobs",
     "Prop",
     "build_payload",
     "job_display_name",
@@ -417,6 +419,38 @@ class PhpJob:
     def __repr__(self) -> str:
         return f"PhpJob({self.class_name!r}, {self.properties!r})"
 
+    def many(self, rows: Iterable[Mapping[str, Any]]) -> PhpJobs:
+        """Many jobs of this class and options, one per row of property values.
+
+        Each row's values replace this job's property values, keeping each
+        property's visibility and declared default (a :class:`Prop` in a row
+        replaces the whole property; a name this job lacks is added last)::
+
+            template = PhpJob("App\\Jobs\\SendInvoiceEmail",
+                              {"invoiceId": 0, "email": protected("")}, tries=5)
+            app.queue.bulk(template.many({"invoiceId": i, "email": e}
+                                         for i, e in invoices))
+
+        ``queue.bulk`` builds the payloads of such rows without a ``PhpJob`` per
+        row; the bytes are those of ``bulk([template.many(rows)[i], ...])``.
+        """
+        return PhpJobs(self, rows)
+
+    def _with_properties(self, row: Mapping[str, Any]) -> PhpJob:
+        """A copy of this job whose property values are replaced by ``row``'s."""
+        job = copy.copy(self)
+        props = dict(self.properties)
+        for name, value in row.items():
+            old = props.get(name)
+            if type(old) is Prop and not isinstance(value, Prop):
+                value = Prop(value, old.visibility, old.default, old.declaring_class)
+            props[name] = value
+        job.properties = props
+        job.chain = list(self.chain)
+        job.tags = None if self.tags is None else list(self.tags)
+        job._cache = {}
+        return job
+
     # ---------------------------------------------------------------- payload fields
 
     def _prop_value(self, name: str) -> Any:
@@ -593,6 +627,36 @@ class PhpJob:
         if self.chain_queue is not None:
             out["chainQueue"] = self.chain_queue
         return out
+
+
+class PhpJobs(Sequence[PhpJob]):
+    """Jobs sharing one :class:`PhpJob` ``template``, one per row of property
+    values (see :meth:`PhpJob.many`). A sequence of :class:`PhpJob` (each built
+    on access); ``queue.bulk`` reads the rows directly.
+
+    .. versionadded:: 0.1
+    """
+
+    __slots__ = ("rows", "template")
+
+    def __init__(self, template: PhpJob, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.template = template
+        self.rows: list[Mapping[str, Any]] = list(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> PhpJob: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[PhpJob]: ...
+    def __getitem__(self, index: int | slice) -> PhpJob | list[PhpJob]:
+        if isinstance(index, slice):
+            return [self.template._with_properties(r) for r in self.rows[index]]
+        return self.template._with_properties(self.rows[index])
+
+    def __repr__(self) -> str:
+        return f"PhpJobs({self.template!r}, <{len(self.rows)} rows>)"
 
 
 def _delay_property(delay: DelayLike) -> Any:
@@ -994,6 +1058,8 @@ def _finish_json(text: str, unescaped_unicode: bool) -> str:
 
 
 _encode_basestring: Callable[[str], str] = json.encoder.encode_basestring
+# php.dumps() JSON-escaped as a piece of a JSON string (C accelerator if built)
+_dumps_json_escaped: Callable[[Any], bytes] = php.dumps_json_escaped
 
 
 def _json_string(text: str) -> str:
@@ -1151,7 +1217,7 @@ class PayloadBuilder:
         self._batch_id = v >= (12, 51)
         self._dwmm = v >= (13, 0)
         self._heads: dict[tuple[Any, ...], str] = {}
-        self._plans: dict[tuple[Any, ...], tuple[str, int, str, str] | None] = {}
+        self._plans: dict[tuple[Any, ...], tuple[bytes, int, bytes, bytes] | None] = {}
 
     # The constant part of an object payload for one job "shape": everything from
     # "displayName" to the "command" key, already JSON-encoded.
@@ -1296,7 +1362,7 @@ class PayloadBuilder:
     # serialized (one php.dumps) and escaped. Escaping is per character, so
     # escape(a + b) == escape(a) + escape(b) and the bytes equal the slow path's.
 
-    def _plan(self, job: PhpJob) -> tuple[str, int, str, str] | None:
+    def _plan(self, job: PhpJob) -> tuple[bytes, int, bytes, bytes] | None:
         """``(head, count, mid, end)`` of ``job``'s shape, or ``None`` (slow path):
         payload = ``{"uuid":"…",`` head ``<count + own>`` mid ``<own>`` end …"""
         backoff: Any = job.backoff
@@ -1321,7 +1387,7 @@ class PayloadBuilder:
         self._plans[key] = plan
         return plan
 
-    def _make_plan(self, job: PhpJob) -> tuple[str, int, str, str] | None:
+    def _make_plan(self, job: PhpJob) -> tuple[bytes, int, bytes, bytes] | None:
         v = self.version
         head_n, head = _items(php.dumps(job._part(v, "head")))
         tail_n, tail = _items(php.dumps(job._part(v, "tail")))
@@ -1340,10 +1406,12 @@ class PayloadBuilder:
             )
         end += "}"
         return (
-            self._head(job) + '"' + _json_chars(prefix),
+            (self._head(job) + '"' + _json_chars(prefix)).encode(
+                "utf-8", "surrogatepass"
+            ),
             head_n + tail_n,
-            ":{" + _json_chars(head_s),
-            end,
+            (":{" + _json_chars(head_s)).encode("utf-8", "surrogatepass"),
+            end.encode("utf-8", "surrogatepass"),
         )
 
     def _fast(
@@ -1372,16 +1440,13 @@ class PayloadBuilder:
         if own is None:
             return None
         try:
-            blob = php.dumps(own)
+            # a:N:{…} serialized and JSON-escaped in one go (C accelerator)
+            blob = _dumps_json_escaped(own)
         except SerializeError:
-            return None
+            return None  # the general path raises the error
         if b"r:" in blob or b"R:" in blob:
             return None
-        own_n, items = _items(blob)
-        try:
-            own_s = items.decode("utf-8")
-        except UnicodeDecodeError:
-            return None  # the general path raises the error
+        brace = blob.index(b"{")
         head, count, mid, end = plan
         if self._created_at:
             # ,"createdAt":1767225600,"id":"…","attempts":0,"delay":null}
@@ -1392,11 +1457,129 @@ class PayloadBuilder:
             )
         else:
             trailer = f',"id":{id_json},"attempts":{int(attempts)}}}'
-        text = (
-            f'{{"uuid":"{uuid}",{head}{count + own_n}{mid}'
-            f"{_json_chars(own_s)}{end}{trailer}"
+        return b'{"uuid":"%b",%b%d%b%b%b%b' % (
+            uuid.encode("ascii"),
+            head,
+            count + int(blob[2 : brace - 1]),
+            mid,
+            blob[brace + 1 : -1],
+            end,
+            trailer.encode("utf-8", "surrogatepass"),
         )
-        return text.encode("utf-8", "surrogatepass")
+
+    def _row_spec(self, job: PhpJob) -> list[tuple[str, str, Any, Any]] | None:
+        """``(name, raw name, declared default, value)`` of each property of a
+        ``PhpJobs`` template (``None``: a template only the per-job path takes)."""
+        if (
+            job.encrypted
+            or job.chain
+            or isinstance(job.delay, datetime)
+            or not _TUNING_NAMES.isdisjoint(job.properties)
+        ):
+            return None
+        spec: list[tuple[str, str, Any, Any]] = []
+        cls = job.class_name
+        for name, value in job.properties.items():
+            if type(value) is Prop:
+                vis, owner = value.visibility, value.declaring_class
+                if vis == "public":
+                    raw = name
+                elif vis == "protected":
+                    raw = "\0*\0" + name
+                else:
+                    raw = f"\0{owner or cls}\0{name}"
+                spec.append((name, raw, value.default, value.value))
+            elif isinstance(value, Prop) or type(name) is not str or name[:1] == "\0":
+                return None
+            else:
+                spec.append((name, name, NO_DEFAULT, value))
+        return spec
+
+    def _fast_rows(
+        self,
+        template: PhpJob,
+        rows: Sequence[Mapping[str, Any]],
+        uuids: Sequence[str],
+        ids: Sequence[str],
+        created_at: int | None,
+    ) -> list[bytes] | None:
+        """The ``push`` payloads of ``template.many(rows)`` with the given uuids and
+        ids (``None``: the template needs the per-job path). A row the template
+        path cannot take (a ``Prop`` value, a new name, a back-reference…) is built
+        from its ``PhpJob``, so every payload equals ``build(jobs[i], …)``."""
+        plan = self._plan(template)
+        spec = self._row_spec(template) if plan is not None else None
+        if plan is None or spec is None:
+            return None
+        v = self.version
+        head, count, mid, end = plan
+        omit_defaults = template.serializes_models and v >= (9, 4)
+        carbon_major = 3 if v >= (11, 0) else 2
+        plain = _PLAIN_TYPES
+        names = template.properties.keys()
+        dumps_escaped = _dumps_json_escaped
+        if self._created_at:
+            # ,"createdAt":1767225600,"id":"…","attempts":0,"delay":null}
+            t_id = f',"createdAt":{int(created_at or 0)},"id":"'.encode()
+            t_end = b'","attempts":0,"delay":null}'
+        else:
+            t_id, t_end = b',"id":"', b'","attempts":0}'
+        out: list[bytes] = []
+        add = out.append
+        for row, uuid, job_id in zip(rows, uuids, ids, strict=True):
+            blob: bytes | None = None
+            if row.keys() <= names:
+                own: dict[str, Any] = {}
+                for name, raw, default, value in spec:
+                    if name in row:
+                        value = row[name]
+                        if isinstance(value, Prop):
+                            break
+                    if (
+                        omit_defaults
+                        and default is not NO_DEFAULT
+                        and _php_identical(value, default)
+                    ):
+                        continue
+                    t = type(value)
+                    own[raw] = (
+                        value
+                        if t in plain or t is list or t is dict
+                        else _to_php(value, v, carbon_major)
+                    )
+                else:
+                    try:
+                        blob = dumps_escaped(own)
+                    except SerializeError:
+                        blob = None
+                    if blob is not None and (b"r:" in blob or b"R:" in blob):
+                        blob = None
+            if blob is None:
+                add(
+                    self.build(
+                        template._with_properties(row),
+                        uuid=uuid,
+                        id=job_id,
+                        created_at=created_at,
+                    )
+                )
+                continue
+            brace = blob.index(b"{")
+            add(
+                b'{"uuid":"%b",%b%d%b%b%b%b%b%b'
+                % (
+                    uuid.encode(),
+                    head,
+                    count + int(blob[2 : brace - 1]),
+                    mid,
+                    blob[brace + 1 : -1],
+                    end,
+                    t_id,
+                    job_id.encode(),
+                    t_end,
+                )
+            )
+        return out
 
     def _string_payload(
         self,

@@ -26,6 +26,7 @@ from ..payloads import (
     JobPayload,
     PayloadBuilder,
     PhpJob,
+    PhpJobs,
     _next_id,
     _next_uuid,
     _random_ids,
@@ -379,6 +380,13 @@ class AsyncQueue:
         ``ZADD``ed), all in one pipeline. ``ShouldBeUnique`` jobs take their locks
         first (one more round trip) and are skipped (``None``) when a lock is taken.
         """
+        if isinstance(jobs, PhpJobs):
+            fast_ids = self._bulk_rows(jobs, queue)
+            if fast_ids is not None:
+                ready, job_ids = fast_ids
+                keys = self._keys_of(queue or jobs.template.queue)
+                await self._send_bulk({keys.ready: (keys, ready, [])})
+                return list(job_ids)
         items = list(jobs)
         n = len(items)
         if not n:
@@ -389,9 +397,15 @@ class AsyncQueue:
         fast = builder._fast
         keys_of = self._keys_of
         created_at = int(wall_time()) if builder._created_at else None
-        plans: list[_Plan] = []
-        add = plans.append
-        for job, uuid, job_id in zip(items, uuids, job_ids, strict=True):
+        # parallel lists rather than a tuple per job: fewer objects for the GC to
+        # walk while 100k jobs are alive
+        plan_keys: list[QueueKeys] = []
+        payloads: list[bytes] = []
+        available: list[int | None] = []
+        unique_jobs: list[tuple[int, PhpJob]] = []
+        for i, (job, uuid, job_id) in enumerate(
+            zip(items, uuids, job_ids, strict=True)
+        ):
             # the usual job: the payload template straight away (ids need no escape)
             if (
                 type(job) is PhpJob
@@ -401,59 +415,114 @@ class AsyncQueue:
             ):
                 payload = fast(job, uuid, '"' + job_id + '"', created_at, None, 0)
                 if payload is not None:
-                    add((keys_of(queue or job.queue), payload, None, job, job_id))
+                    plan_keys.append(keys_of(queue or job.queue))
+                    payloads.append(payload)
+                    available.append(None)
                     continue
-            add(self._plan(job, queue, None, data, uuid, job_id))
+            keys, payload, available_at, php_job, _id = self._plan(
+                job, queue, None, data, uuid, job_id
+            )
+            plan_keys.append(keys)
+            payloads.append(payload)
+            available.append(available_at)
+            if php_job is not None and php_job.unique:
+                unique_jobs.append((i, php_job))
         skip: set[int] = set()
-        uniques = [i for i, p in enumerate(plans) if p[3] is not None and p[3].unique]
-        if uniques:
+        if unique_jobs:
             client = self._app.connection(self.config.lock_connection)
             pipe = client.pipeline(transaction=False)
-            for i in uniques:
-                php_job = plans[i][3]
-                assert php_job is not None
+            for _i, php_job in unique_jobs:
                 seconds = int(php_job.unique_for or 0)
                 key = self.unique_lock_key(php_job)
                 if seconds > 0:
                     pipe.set(key, random_id(16), ex=seconds, nx=True)
                 else:
                     pipe.set(key, random_id(16), nx=True)
-            for i, ok in zip(uniques, await pipe.execute(), strict=True):
+            for (i, _job), ok in zip(unique_jobs, await pipe.execute(), strict=True):
                 if not ok:
                     skip.add(i)
         # per ready-list key: (keys, ready payloads, [availableAt, payload, ...])
         groups: dict[bytes, tuple[QueueKeys, list[bytes], list[Any]]] = {}
-        ids: list[str | None] = []
-        for i, (keys, payload, available_at, _job, job_id) in enumerate(plans):
+        ids: list[str | None] = list(job_ids)
+        for i, keys in enumerate(plan_keys):
             if i in skip:
-                ids.append(None)
+                ids[i] = None
                 continue
             group = groups.get(keys.ready)
             if group is None:
                 group = groups[keys.ready] = (keys, [], [])
+            available_at = available[i]
             if available_at is None:
-                group[1].append(payload)
+                group[1].append(payloads[i])
             else:
                 group[2].append(available_at)
-                group[2].append(payload)
-            ids.append(job_id)
-        if groups:
-            script = self._script("queue_push_bulk")
-            pipe = self.redis.pipeline(transaction=False)
-            for keys, ready, delayed in groups.values():
-                keys_list = [keys.ready, keys.notify, keys.delayed]
-                for start in range(0, len(ready), _BULK_BATCH):
-                    chunk = ready[start : start + _BULK_BATCH]
-                    await script(keys=keys_list, args=[len(chunk), *chunk], client=pipe)
-                step = 2 * _BULK_BATCH
-                for start in range(0, len(delayed), step):
-                    await script(
-                        keys=keys_list,
-                        args=[0, *delayed[start : start + step]],
-                        client=pipe,
-                    )
-            await pipe.execute()
+                group[2].append(payloads[i])
+        await self._send_bulk(groups)
         return ids
+
+    def _bulk_rows(
+        self, jobs: PhpJobs, queue: str | None
+    ) -> tuple[list[bytes], list[str]] | None:
+        """Payloads and ids of a :class:`~ninja_redis.payloads.PhpJobs`, built
+        without a ``PhpJob`` per row (``None``: it needs the per-job path)."""
+        builder = self._builder
+        template = jobs.template
+        if builder.horizon or template.delay is not None or template.unique:
+            return None
+        n = len(jobs.rows)
+        uuids = _uuid4s(n)
+        job_ids = _random_ids(n)
+        created_at = int(wall_time()) if builder._created_at else None
+        payloads = builder._fast_rows(template, jobs.rows, uuids, job_ids, created_at)
+        if payloads is None:
+            return None
+        return payloads, job_ids
+
+    async def _send_bulk(
+        self, groups: dict[bytes, tuple[QueueKeys, list[bytes], list[Any]]]
+    ) -> None:
+        """One pipeline of ``EVALSHA queue_push_bulk`` commands, 1,000 jobs each.
+
+        Commands that fail with ``NOSCRIPT`` (a restarted or flushed server) are sent
+        again with ``EVAL``: such a command failed before the script ran, so none of
+        its jobs was pushed and re-sending exactly those cannot push a job twice.
+        """
+        if not groups:
+            return
+        script = _scripts.script("queue_push_bulk")
+        sha = script.sha
+        commands: list[tuple[Any, ...]] = []
+        for keys, ready, delayed in groups.values():
+            head = ("EVALSHA", sha, 3, keys.ready, keys.notify, keys.delayed)
+            for start in range(0, len(ready), _BULK_BATCH):
+                chunk = ready[start : start + _BULK_BATCH]
+                commands.append((*head, len(chunk), *chunk))
+            step = 2 * _BULK_BATCH
+            for start in range(0, len(delayed), step):
+                commands.append((*head, 0, *delayed[start : start + step]))
+        wire_of = getattr(self._app, "wire", None)
+        if wire_of is not None:
+            wire = wire_of(self.config.queue_connection)
+            replies = await wire.pipeline(commands, raise_on_error=False)
+            retry = [
+                ("EVAL", script.text, *cmd[2:])
+                for cmd, reply in zip(commands, replies, strict=True)
+                if isinstance(reply, NoScriptError)
+            ]
+            for reply in replies:
+                if isinstance(reply, Exception) and not isinstance(
+                    reply, NoScriptError
+                ):
+                    raise reply
+            if retry:
+                await wire.pipeline(retry)
+            return
+        registered = self._script("queue_push_bulk")
+        pipe = self.redis.pipeline(transaction=False)
+        for cmd in commands:
+            keys_list = list(cmd[3:6])
+            await registered(keys=keys_list, args=list(cmd[6:]), client=pipe)
+        await pipe.execute()
 
     # -------------------------------------------------------------- inspection
 

@@ -44,6 +44,7 @@ __all__ = [
     "PropertyKey",
     "carbon",
     "dumps",
+    "dumps_json_escaped",
     "format_float",
     "loads",
     "to_datetime",
@@ -62,6 +63,7 @@ if os.environ.get("NINJA_REDIS_PURE", "") in ("", "0"):
 
 _dumps = _impl.dumps
 _loads = _impl.loads
+_dumps_json_escaped = _impl.dumps_json_escaped
 
 
 def dumps(value: Any) -> bytes:
@@ -76,6 +78,15 @@ def dumps(value: Any) -> bytes:
     included: build a Carbon object with :func:`carbon`).
     """
     result: bytes = _dumps(value)
+    return result
+
+
+def dumps_json_escaped(value: Any) -> bytes:
+    """``dumps(value)`` escaped as the inside of a PHP ``json_encode`` string with
+    ``JSON_UNESCAPED_UNICODE`` (``"`` ``\\`` ``/`` and control characters escaped,
+    UTF-8 kept): how a serialized command sits in a queue payload. Invalid UTF-8
+    raises :class:`~ninja_redis.exceptions.SerializeError`."""
+    result: bytes = _dumps_json_escaped(value)
     return result
 
 

@@ -2018,6 +2018,136 @@ done:
 }
 
 /* --------------------------------------------------------------------------- */
+/* dumps_json_escaped: serialize() output as the inside of a JSON string       */
+
+/* Bytes each ASCII byte takes inside a JSON string, the way PHP's
+ * json_encode($s, JSON_UNESCAPED_UNICODE) writes it (and _pure.dumps_json_escaped):
+ * '"' '\\' '/' -> 2, \b \t \n \f \r -> 2, other control chars -> \u00xx (6). */
+static unsigned char json_esc_len[128];
+
+static void
+init_json_esc(void)
+{
+    for (int c = 0; c < 128; c++)
+        json_esc_len[c] = 1;
+    for (int c = 0; c < 0x20; c++)
+        json_esc_len[c] = 6;
+    json_esc_len['\b'] = json_esc_len['\t'] = json_esc_len['\n'] = 2;
+    json_esc_len['\f'] = json_esc_len['\r'] = 2;
+    json_esc_len['"'] = json_esc_len['\\'] = json_esc_len['/'] = 2;
+}
+
+/* Length of the valid (strict, like Python's "utf-8" codec) UTF-8 sequence at p
+ * (lead byte >= 0x80), or 0 when it is invalid. */
+static inline Py_ssize_t
+utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    unsigned char c = p[0];
+    if (c >= 0xC2 && c <= 0xDF) {
+        if (end - p >= 2 && (p[1] & 0xC0) == 0x80)
+            return 2;
+        return 0;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xE0 && p[1] < 0xA0)
+            return 0; /* overlong */
+        if (c == 0xED && p[1] >= 0xA0)
+            return 0; /* surrogate */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+            (p[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && p[1] < 0x90)
+            return 0; /* overlong */
+        if (c == 0xF4 && p[1] >= 0x90)
+            return 0; /* > U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+static PyObject *
+sp_dumps_json_escaped(PyObject *self, PyObject *value)
+{
+    static const char hex[] = "0123456789abcdef";
+    PyObject *blob = sp_dumps(self, value);
+    if (blob == NULL)
+        return NULL;
+    const unsigned char *s = (const unsigned char *)PyBytes_AS_STRING(blob);
+    const unsigned char *end = s + PyBytes_GET_SIZE(blob);
+    /* pass 1: validate and size */
+    Py_ssize_t size = 0;
+    for (const unsigned char *p = s; p < end;) {
+        if (*p < 0x80) {
+            size += json_esc_len[*p++];
+            continue;
+        }
+        Py_ssize_t k = utf8_seq(p, end);
+        if (k == 0) {
+            Py_DECREF(blob);
+            PyObject *msg = PyUnicode_FromFormat(
+                "json_encode: the serialized value is not valid UTF-8 (byte %zd; "
+                "PHP: 'Malformed UTF-8 characters')",
+                (Py_ssize_t)(p - s));
+            if (msg != NULL) {
+                raise_ser(msg, value);
+                Py_DECREF(msg);
+            }
+            return NULL;
+        }
+        /* U+2028 / U+2029 (E2 80 A8/A9) -> \u2028 / \u2029 */
+        size += (k == 3 && p[0] == 0xE2 && p[1] == 0x80 && (p[2] | 1) == 0xA9) ? 6 : k;
+        p += k;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, size);
+    if (out == NULL) {
+        Py_DECREF(blob);
+        return NULL;
+    }
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
+    for (const unsigned char *p = s; p < end; p++) {
+        unsigned char c = *p;
+        if (c >= 0x80) {
+            if (c == 0xE2 && end - p >= 3 && p[1] == 0x80 && (p[2] | 1) == 0xA9) {
+                memcpy(o, p[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+                o += 6;
+                p += 2;
+            }
+            else
+                *o++ = c;
+            continue;
+        }
+        switch (json_esc_len[c]) {
+        case 1:
+            *o++ = c;
+            break;
+        case 2:
+            *o++ = '\\';
+            switch (c) {
+            case '\b': *o++ = 'b'; break;
+            case '\t': *o++ = 't'; break;
+            case '\n': *o++ = 'n'; break;
+            case '\f': *o++ = 'f'; break;
+            case '\r': *o++ = 'r'; break;
+            default: *o++ = c; /* " \ / */
+            }
+            break;
+        default:
+            memcpy(o, "\\u00", 4);
+            o[4] = (unsigned char)hex[c >> 4];
+            o[5] = (unsigned char)hex[c & 15];
+            o += 6;
+        }
+    }
+    Py_DECREF(blob);
+    return out;
+}
+
+/* --------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
     {"dumps", (PyCFunction)sp_dumps, METH_O,
@@ -2025,6 +2155,10 @@ static PyMethodDef methods[] = {
     {"loads", (PyCFunction)(void (*)(void))sp_loads, METH_VARARGS | METH_KEYWORDS,
      "loads(data, *, allowed_classes=True, max_depth=4096, strict=False)\n\n"
      "Unserialize PHP serialize() bytes (C accelerator)."},
+    {"dumps_json_escaped", (PyCFunction)sp_dumps_json_escaped, METH_O,
+     "dumps_json_escaped(value) -> bytes\n\n"
+     "dumps(value) escaped as the inside of a JSON string, the way PHP's\n"
+     "json_encode(JSON_UNESCAPED_UNICODE) escapes it (C accelerator)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2073,5 +2207,6 @@ PyInit__speedups(void)
     (void)S_surrogateescape_dummy;
     if (!S_class_name || !S_properties || !S_case || !S_data || !S_value)
         return NULL;
+    init_json_esc();
     return PyModule_Create(&moddef);
 }
