@@ -119,20 +119,31 @@ def php_ops(data: bytes, n: int, repeat: int) -> dict[str, Rate] | None:
     return {op: (float(raw[op][0]), float(raw[op][1])) for op in ("dumps", "loads")}
 
 
-def ops(fn: Callable[[], Any], n: int, repeat: int) -> Rate:
-    """Median ops/s over ``repeat`` timings of ``n`` calls: wall clock and CPU time."""
-    fn()  # warm up
-    wall, cpu = [], []
+def ops(fns: dict[str, Callable[[], Any]], n: int, repeat: int) -> dict[str, Rate]:
+    """Median ops/s over ``repeat`` timings of ``n`` calls: wall clock and CPU time.
+
+    The timings of the different implementations are interleaved (one of each per
+    round), so that load from other processes on a shared machine affects them
+    alike and their ratios stay meaningful.
+    """
+    for fn in fns.values():
+        fn()  # warm up
+    wall: dict[str, list[float]] = {label: [] for label in fns}
+    cpu: dict[str, list[float]] = {label: [] for label in fns}
     for _ in range(repeat):
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        t1 = time.perf_counter()
-        c1 = time.process_time()
-        wall.append(n / (t1 - t0))
-        cpu.append(n / max(c1 - c0, 1e-9))
-    return statistics.median(wall), statistics.median(cpu)
+        for label, fn in fns.items():
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            t1 = time.perf_counter()
+            c1 = time.process_time()
+            wall[label].append(n / (t1 - t0))
+            cpu[label].append(n / max(c1 - c0, 1e-9))
+    return {
+        label: (statistics.median(wall[label]), statistics.median(cpu[label]))
+        for label in fns
+    }
 
 
 def phpserialize_support(value: Any, data: bytes) -> str:
@@ -199,26 +210,24 @@ def main() -> None:
         for op in ("dumps", "loads"):
             row: dict[str, Rate | None] = {}
             row["PHP"] = php[op] if php else None
+            fns: dict[str, Callable[[], Any]] = {}
             for label, mod in (("C", _speedups), ("pure", _pure)):
-                if mod is None:
-                    row[label] = None
-                elif op == "dumps":
-                    row[label] = ops(lambda m=mod, v=value: m.dumps(v), n, args.repeat)
-                else:
-                    row[label] = ops(lambda m=mod, d=data: m.loads(d), n, args.repeat)
+                if mod is not None:
+                    if op == "dumps":
+                        fns[label] = lambda m=mod, v=value: m.dumps(v)
+                    else:
+                        fns[label] = lambda m=mod, d=data: m.loads(d)
             # phpserialize gets exactly the same value / bytes
-            if phpserialize is None:
-                row["phpser"] = None
-            elif op == "dumps":
-                row["phpser"] = ops(
-                    lambda v=value: phpserialize.dumps(v), n, args.repeat
-                )
-            else:
-                row["phpser"] = ops(
-                    lambda d=data: phpserialize.loads(d, decode_strings=True),
-                    n,
-                    args.repeat,
-                )
+            if phpserialize is not None:
+                if op == "dumps":
+                    fns["phpser"] = lambda v=value: phpserialize.dumps(v)
+                else:
+                    fns["phpser"] = lambda d=data: phpserialize.loads(
+                        d, decode_strings=True
+                    )
+            rates = ops(fns, n, args.repeat)
+            for label in ("C", "pure", "phpser"):
+                row[label] = rates.get(label)
 
             def fmt(x: Rate | None) -> str:
                 return f"{x[idx]:9,.0f}" if x is not None else f"{'n/a':>9}"

@@ -18,6 +18,10 @@ figures are the medians over the repeats.
 * ninja_redis ``queue.bulk(TEMPLATE.many(rows))``: the same jobs given as plain
   dict rows of a ``PhpJob`` template (rows built inside the timing); payloads are
   built without a ``PhpJob`` per job.
+* the same with the rows built before the timing (the library's own cost).
+* Redis's own time per 1,000-job batch (``INFO commandstats``, private server
+  only): ``MULTI``/``RPUSH``/``RPUSH``/``EXEC`` as ``bulk`` sends it, and the
+  ``queue_push_bulk`` Lua script on the same payloads.
 * CPU: ``time.process_time()`` of this process for building ``--bulk`` payloads
   (``PayloadBuilder.build``) and for the whole ``bulk()`` call; the machine load of
   other processes does not count there.
@@ -47,6 +51,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,6 +201,38 @@ async def async_push(url: str, prefix: str, n: int, tasks: int) -> float:
         return rate
 
 
+def server_ms_per_batch(r: Any, jobs: int, commands: tuple[str, ...]) -> float:
+    """Redis's own time (``INFO commandstats`` usec of ``commands``) per 1,000 jobs
+    since the last ``CONFIG RESETSTAT``. ``EXEC``'s and ``EVALSHA``'s time include
+    the commands they run; reading and parsing the request is not counted."""
+    stats = r.info("commandstats")
+    usec = sum(stats.get(f"cmdstat_{c}", {}).get("usec", 0) for c in commands)
+    return usec / 1000 / (jobs / 1000)
+
+
+def lua_bulk_ms(r: Any, keys: Any, jobs: int) -> float | None:
+    """The same payloads pushed by the ``queue_push_bulk`` Lua script (what
+    ``bulk`` sent before): Redis's time per 1,000 jobs, for comparison."""
+    payloads = r.lrange(keys.ready, 0, -1)
+    if len(payloads) != jobs:
+        return None
+    r.delete(keys.ready, keys.notify)
+    script = r.register_script(_scripts.load("queue_push_bulk"))
+    r.config_resetstat()
+    pipe = r.pipeline(transaction=False)
+    for start in range(0, jobs, 1000):
+        chunk = payloads[start : start + 1000]
+        script(
+            keys=[keys.ready, keys.notify, keys.delayed],
+            args=[len(chunk), *chunk],
+            client=pipe,
+        )
+    pipe.execute()
+    ms = server_ms_per_batch(r, jobs, ("evalsha", "eval"))
+    assert r.llen(keys.ready) == jobs
+    return ms
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--url", default=None)
@@ -213,6 +250,8 @@ def main() -> None:
     def add(name: str, value: float) -> None:
         res.setdefault(name, []).append(value)
 
+    # CONFIG RESETSTAT / commandstats only on the private server
+    private_server = not args.url
     with redis_server(args.url) as url:
         app = Laravel.from_url(
             url, laravel_version="8.83", redis_prefix=prefix, app_key=APP_KEY
@@ -267,10 +306,23 @@ def main() -> None:
             add("bulk_prebuilt_cpu", b / cpu)
             prebuilt.clear()
             q.clear()
+            if private_server:
+                r.config_resetstat()
             wall, cpu = timed(bulk_many)
             assert q.pending_size() == b
             add("bulk_many", b / wall)
             add("bulk_many_cpu", b / cpu)
+            if private_server:
+                add("redis_multi_ms", server_ms_per_batch(r, b, ("multi", "exec")))
+                lua_ms = lua_bulk_ms(r, q.keys(), b)
+                if lua_ms is not None:
+                    add("redis_lua_ms", lua_ms)
+            q.clear()
+            jobs = TEMPLATE.many(invoice_rows(b))
+            wall, cpu = timed(functools.partial(q.bulk, jobs))
+            add("bulk_many_prerows", b / wall)
+            add("bulk_many_prerows_cpu", b / cpu)
+            del jobs
             q.clear()
             add("build_cpu", b / timed(build)[1])
         app.close()
@@ -309,10 +361,23 @@ def main() -> None:
         f"  bulk(template.many(rows)), rows built {med['bulk_many']:>8,.0f} jobs/s"
         f"  (CPU {med['bulk_many_cpu']:,.0f}/s)  (target 100,000)"
     )
+    print(
+        f"  same, rows built before the timing   {med['bulk_many_prerows']:>10,.0f}"
+        f" jobs/s  (CPU {med['bulk_many_prerows_cpu']:,.0f}/s)"
+    )
     print(f"  payload build, CPU time              {med['build_cpu']:>10,.0f} jobs/s")
+    if "redis_multi_ms" in med:
+        lua = med.get("redis_lua_ms")
+        print(
+            "  Redis time per 1,000-job batch (INFO commandstats): MULTI/RPUSH/EXEC "
+            f"{med['redis_multi_ms']:.2f} ms"
+            + ("" if lua is None else f", EVALSHA queue_push_bulk {lua:.2f} ms")
+        )
     print(
         "  all repeats: "
-        + json.dumps({k: [round(x) for x in v] for k, v in res.items()})
+        + json.dumps(
+            {k: [round(x, 2 if x < 100 else None) for x in v] for k, v in res.items()}
+        )
     )
 
 

@@ -12,7 +12,11 @@ Without ``--url`` a private ``redis-server`` is started on a free port (never 63
    (the default: a repeated cookie value is not decrypted again).
 2. ASGI in-process: a minimal ASGI app called directly, with and without
    ``LaravelSessionMiddleware`` (the middleware does the work of 1. per request).
-3. ASGI served (if uvicorn is installed): the same two apps, each in its own uvicorn
+   ``+ middleware, default`` is the middleware as shipped: the verified-cookie cache
+   and the server-assisted session cache (``CLIENT TRACKING``, docs/sessions.md), so a
+   repeated session costs no Redis round trip; the other rows pass
+   ``session_cache=False``.
+3. ASGI served (if uvicorn is installed): the same apps, each in its own uvicorn
    process on loopback, hit with sequential keep-alive requests (bounded load: one
    request in flight) by a lean ``http.client`` client and by an ``httpx`` client.
 
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import http.client
 import os
 import socket
@@ -47,6 +52,7 @@ from ninja_redis._sync.app import Laravel
 from ninja_redis._sync.session import SessionStore
 from ninja_redis.crypto import Encrypter
 from ninja_redis.middleware.asgi import LaravelSessionMiddleware
+from ninja_redis.sessions import Session
 
 VERSION = "12.67"
 
@@ -220,6 +226,15 @@ def bench_sync(url: str, key: str, n: int, repeat: int, size: int) -> str:
         assert app.sessions.from_cookie(cookie) is not None
         sid = session.id
 
+        tracked = Laravel.from_url(url, laravel_version=VERSION, app_key=key)
+        cache = tracked.sessions.enable_client_cache()
+        cache.usable()
+        for _ in range(200):
+            if cache.usable():
+                break
+            time.sleep(0.01)
+        assert cache.usable(), "CLIENT TRACKING not available"
+
         def inline() -> Any:
             # the same CPU work around a raw GET, by hand: what from_cookie cannot
             # go below (CPU work between two GETs also makes the GET itself slower)
@@ -232,11 +247,16 @@ def bench_sync(url: str, key: str, n: int, repeat: int, size: int) -> str:
                 "from_cookie, no cookie cache": lambda: cold.from_cookie(cookie),
                 "from_cookie, cookie cache": lambda: app.sessions.from_cookie(cookie),
                 "decrypt + raw GET + decode inline": inline,
+                "from_cookie, cookie + session cache": lambda: (
+                    tracked.sessions.from_cookie(cookie)
+                ),
             },
             n,
             repeat,
         )
         table("sync (Laravel)", results)
+        print(f"  session cache: {cache.hits} hits, {cache.misses} misses")
+        decoded = cold.decode(session.id, value)  # type: ignore[arg-type]
         cpu = compare(
             {
                 "cookie -> id (decrypt, no cache)": lambda: cold.session_id_from_cookie(
@@ -246,6 +266,12 @@ def bench_sync(url: str, key: str, n: int, repeat: int, size: int) -> str:
                     session.id,
                     value,  # type: ignore[arg-type]
                 ),
+                "decoded attributes -> Session (deepcopy)": lambda: Session(
+                    session.id,
+                    copy.deepcopy(decoded.attributes),
+                    exists=True,
+                    original=value,
+                ),
             },
             n,
             repeat,
@@ -253,12 +279,13 @@ def bench_sync(url: str, key: str, n: int, repeat: int, size: int) -> str:
         print("  CPU of our code path, no I/O:")
         for label, res in cpu.items():
             print(f"    {label:<36} cpu {res.cpu * 1e6:7.1f} µs")
-        work = sum(res.cpu for res in cpu.values())
+        work = sum(res.cpu for label, res in cpu.items() if "deepcopy" not in label)
         alone, after = get_after_busy(lambda: raw.get(rkey), work, n, repeat)
         print(
             f"  a raw GET alone: {alone * 1e6:.1f} µs back to back, {after * 1e6:.1f} µs "
             f"after {work * 1e6:.0f} µs of other CPU work (x{after / alone:.2f})"
         )
+        tracked.close()
         raw.close()
         return cookie
 
@@ -272,11 +299,16 @@ async def bench_async(url: str, key: str, n: int, repeat: int, size: int) -> Non
         raw = aredis.Redis.from_url(url)
         cold = AsyncSessionStore(app, cookie_cache_size=0)
         assert await cold.from_cookie(cookie) is not None
+        tracked = AsyncLaravel.from_url(url, laravel_version=VERSION, app_key=key)
+        await live(tracked)
         results = await acompare(
             {
                 "redis-py GET (base)": lambda: raw.get(rkey),
                 "from_cookie, no cookie cache": lambda: cold.from_cookie(cookie),
                 "from_cookie, cookie cache": lambda: app.sessions.from_cookie(cookie),
+                "from_cookie, cookie + session cache": lambda: (
+                    tracked.sessions.from_cookie(cookie)
+                ),
             },
             n,
             repeat,
@@ -284,11 +316,16 @@ async def bench_async(url: str, key: str, n: int, repeat: int, size: int) -> Non
         table("async (AsyncLaravel)", results)
 
         # ---------------------------------------------------- 2. ASGI in-process
-        wrapped = LaravelSessionMiddleware(minimal_app, app)
+        wrapped = LaravelSessionMiddleware(minimal_app, app, session_cache=False)
         # the same app with the verified-cookie cache off: every request decrypts
         cold_app = AsyncLaravel.from_url(url, laravel_version=VERSION, app_key=key)
         cold_app.sessions.cookie_cache_size = 0
-        wrapped_cold = LaravelSessionMiddleware(minimal_app, cold_app)
+        wrapped_cold = LaravelSessionMiddleware(
+            minimal_app, cold_app, session_cache=False
+        )
+        # as shipped: cookie cache + server-assisted session cache
+        wrapped_default = LaravelSessionMiddleware(minimal_app, tracked)
+        await live(tracked)
         header = f"{app.config.session_cookie}={cookie}".encode()
         scope = {
             "type": "http",
@@ -312,6 +349,9 @@ async def bench_async(url: str, key: str, n: int, repeat: int, size: int) -> Non
         async def call_wrapped_cold() -> None:
             await wrapped_cold(scope, receive, send)
 
+        async def call_wrapped_default() -> None:
+            await wrapped_default(scope, receive, send)
+
         async def call_get() -> None:
             await raw.get(rkey)
 
@@ -320,6 +360,7 @@ async def bench_async(url: str, key: str, n: int, repeat: int, size: int) -> Non
                 "minimal app (base)": call_plain,
                 "+ middleware, no cookie cache": call_wrapped_cold,
                 "+ middleware, cookie cache": call_wrapped,
+                "+ middleware, default": call_wrapped_default,
                 "one raw async GET (reference)": call_get,
             },
             n,
@@ -328,14 +369,32 @@ async def bench_async(url: str, key: str, n: int, repeat: int, size: int) -> Non
         table("ASGI in-process (no HTTP server)", asgi)
         base = asgi["minimal app (base)"].wall
         get_wall = asgi["one raw async GET (reference)"].wall
-        for label in ("+ middleware, no cookie cache", "+ middleware, cookie cache"):
+        for label in (
+            "+ middleware, no cookie cache",
+            "+ middleware, cookie cache",
+            "+ middleware, default",
+        ):
             added = asgi[label].wall - base
             print(
                 f"  {label[2:]}: adds {added * 1e6:.1f} µs per request = "
                 f"{added / get_wall:.2f}x one raw async GET"
             )
+        tcache = tracked.sessions.client_cache
+        assert tcache is not None
+        print(f"  session cache: {tcache.hits} hits, {tcache.misses} misses")
+        await tracked.aclose()
         await cold_app.aclose()
         await raw.aclose()
+
+
+async def live(laravel: AsyncLaravel) -> None:
+    """Enable the session cache and wait until its subscriber is live."""
+    cache = laravel.sessions.enable_client_cache()
+    for _ in range(200):
+        if cache.usable():
+            return
+        await asyncio.sleep(0.01)
+    raise RuntimeError("CLIENT TRACKING not available")
 
 
 # ------------------------------------------------------------------- 3. served
@@ -364,7 +423,9 @@ def serve(mode: str, port: int, url: str, key: str) -> None:
         laravel = AsyncLaravel.from_url(url, laravel_version=VERSION, app_key=key)
         if mode == "wrapped-nocache":
             laravel.sessions.cookie_cache_size = 0
-        target = LaravelSessionMiddleware(minimal_app, laravel)
+        target = LaravelSessionMiddleware(
+            minimal_app, laravel, session_cache=mode == "wrapped-default"
+        )
     uvicorn.run(
         target,
         host="127.0.0.1",
@@ -389,7 +450,7 @@ def bench_served(
         name = app.config.session_cookie
     procs: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     try:
-        for mode in ("plain", "wrapped-nocache", "wrapped"):
+        for mode in ("plain", "wrapped-nocache", "wrapped", "wrapped-default"):
             port = free_port()
             argv = [python, __file__, "--serve", mode, "--port", str(port)]
             argv += ["--url", url, "--app-key", key]
@@ -427,6 +488,7 @@ def bench_served(
                 "minimal app (base)": lean_get("plain"),
                 "+ middleware, no cookie cache": lean_get("wrapped-nocache"),
                 "+ middleware, cookie cache": lean_get("wrapped"),
+                "+ middleware, default": lean_get("wrapped-default"),
             },
             n,
             repeat,
@@ -447,6 +509,7 @@ def bench_served(
                     "/"
                 ),
                 "+ middleware, cookie cache": lambda: clients["wrapped"].get("/"),
+                "+ middleware, default": lambda: clients["wrapped-default"].get("/"),
             },
             n,
             repeat,
@@ -471,7 +534,7 @@ def main() -> None:
     parser.add_argument("--http-n", type=int, default=1000)
     parser.add_argument(
         "--serve",
-        choices=("plain", "wrapped", "wrapped-nocache"),
+        choices=("plain", "wrapped", "wrapped-nocache", "wrapped-default"),
         help=argparse.SUPPRESS,
     )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

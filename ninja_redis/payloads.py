@@ -45,6 +45,7 @@ from . import php
 from .config import LaravelVersion
 from .exceptions import DecryptError, JobPayloadError, SerializeError, UnserializeError
 from .php import PhpEnum, PhpObject, format_float
+from .php import _pure as _php_pure
 
 if TYPE_CHECKING:
     from .crypto import Encrypter
@@ -1060,6 +1061,10 @@ def _finish_json(text: str, unescaped_unicode: bool) -> str:
 _encode_basestring: Callable[[str], str] = json.encoder.encode_basestring
 # php.dumps() JSON-escaped as a piece of a JSON string (C accelerator if built)
 _dumps_json_escaped: Callable[[Any], bytes] = php.dumps_json_escaped
+# the PhpJob.many rows loop (C accelerator if built, else its pure twin)
+_build_payload_rows: Callable[..., list[bytes | None]] = getattr(
+    php._impl, "build_payload_rows", _php_pure.build_payload_rows
+)
 
 
 def _json_string(text: str) -> str:
@@ -1100,8 +1105,14 @@ def _random_ids(n: int, length: int = 32) -> list[str]:
     while len(chars) < need:
         size = -(-((need - len(chars)) * 3 // 4 + 48) // 3) * 3
         chars += base64.b64encode(os.urandom(size)).translate(_B64_DROP, b"+/=")
-    text = chars.decode("ascii")
+    text = chars[:need].decode("ascii")
     return [text[i : i + length] for i in range(0, need, length)]
+
+
+def _uuid4_of(random16: bytes) -> str:
+    """The version-4 uuid ``build_payload_rows`` makes of 16 random bytes (the
+    form of :func:`_uuid4s`): ``xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx``."""
+    return _php_pure._uuid4_text(random16).decode("ascii")
 
 
 # version-4 variant nibble: 10xx
@@ -1499,87 +1510,57 @@ class PayloadBuilder:
         self,
         template: PhpJob,
         rows: Sequence[Mapping[str, Any]],
-        uuids: Sequence[str],
+        uuid_random: bytes,
         ids: Sequence[str],
         created_at: int | None,
     ) -> list[bytes] | None:
-        """The ``push`` payloads of ``template.many(rows)`` with the given uuids and
-        ids (``None``: the template needs the per-job path). A row the template
-        path cannot take (a ``Prop`` value, a new name, a back-reference…) is built
-        from its ``PhpJob``, so every payload equals ``build(jobs[i], …)``."""
+        """The ``push`` payloads of ``template.many(rows)`` (``None``: the template
+        needs the per-job path). Row ``i`` gets the version-4 uuid made of
+        ``uuid_random[16*i : 16*i+16]`` (:func:`_uuid4_of`) and the 32-character id
+        ``ids[i]``. The rows loop is ``php.build_payload_rows`` (C accelerator); a
+        row it cannot take (a ``Prop`` value, a new name, a back-reference…) is
+        built from its ``PhpJob``, so every payload equals ``build(jobs[i], …)``."""
         plan = self._plan(template)
         spec = self._row_spec(template) if plan is not None else None
         if plan is None or spec is None:
             return None
         v = self.version
         head, count, mid, end = plan
-        omit_defaults = template.serializes_models and v >= (9, 4)
-        carbon_major = 3 if v >= (11, 0) else 2
-        plain = _PLAIN_TYPES
-        names = template.properties.keys()
-        dumps_escaped = _dumps_json_escaped
         if self._created_at:
             # ,"createdAt":1767225600,"id":"…","attempts":0,"delay":null}
             t_id = f',"createdAt":{int(created_at or 0)},"id":"'.encode()
             t_end = b'","attempts":0,"delay":null}'
         else:
             t_id, t_end = b',"id":"', b'","attempts":0}'
-        out: list[bytes] = []
-        add = out.append
-        for row, uuid, job_id in zip(rows, uuids, ids, strict=True):
-            blob: bytes | None = None
-            if row.keys() <= names:
-                own: dict[str, Any] = {}
-                for name, raw, default, value in spec:
-                    if name in row:
-                        value = row[name]
-                        if isinstance(value, Prop):
-                            break
-                    if (
-                        omit_defaults
-                        and default is not NO_DEFAULT
-                        and _php_identical(value, default)
-                    ):
-                        continue
-                    t = type(value)
-                    own[raw] = (
-                        value
-                        if t in plain or t is list or t is dict
-                        else _to_php(value, v, carbon_major)
-                    )
-                else:
-                    try:
-                        blob = dumps_escaped(own)
-                    except SerializeError:
-                        blob = None
-                    if blob is not None and (b"r:" in blob or b"R:" in blob):
-                        blob = None
-            if blob is None:
-                add(
-                    self.build(
-                        template._with_properties(row),
-                        uuid=uuid,
-                        id=job_id,
-                        created_at=created_at,
-                    )
+        carbon_major = 3 if v >= (11, 0) else 2
+        row_list = rows if type(rows) is list else list(rows)
+        id_blob = "".join(ids).encode("ascii")
+        if len(ids) != len(row_list) or len(id_blob) != 32 * len(row_list):
+            raise ValueError("_fast_rows: one 32-character id per row")
+        # {"uuid":"<uuid>",<head><count + N><mid><props><end>,…"id":"<id>",…}
+        out = _build_payload_rows(
+            (b'{"uuid":"', b'",' + head, mid, end + t_id, t_end),
+            count,
+            tuple(spec),
+            frozenset(template.properties),
+            row_list,
+            uuid_random,
+            id_blob,
+            template.serializes_models and v >= (9, 4),
+            lambda value: _to_php(value, v, carbon_major),
+            _php_identical,
+            Prop,
+            NO_DEFAULT,
+        )
+        for i, payload in enumerate(out):
+            if payload is None:
+                out[i] = self.build(
+                    template._with_properties(row_list[i]),
+                    uuid=_uuid4_of(uuid_random[16 * i : 16 * i + 16]),
+                    id=ids[i],
+                    created_at=created_at,
                 )
-                continue
-            brace = blob.index(b"{")
-            add(
-                b'{"uuid":"%b",%b%d%b%b%b%b%b%b'
-                % (
-                    uuid.encode(),
-                    head,
-                    count + int(blob[2 : brace - 1]),
-                    mid,
-                    blob[brace + 1 : -1],
-                    end,
-                    t_id,
-                    job_id.encode(),
-                    t_end,
-                )
-            )
-        return out
+        return out  # type: ignore[return-value]  # no None left
 
     def _string_payload(
         self,
@@ -1963,6 +1944,41 @@ _OPTIONAL_INT = (
 )
 
 
+_json_decode = json.JSONDecoder().decode
+_STR_FIELDS = ("uuid", "displayName")
+
+
+def _looks_plain(payload: dict[str, Any]) -> bool:
+    """True when every field :func:`parse_payload` checks has its ordinary type, so the
+    payload is valid without the detailed checks (which give the precise error)."""
+    get = payload.get
+    job = get("job")
+    if type(job) is not str or not job or type(get("attempts")) is not int:
+        return False
+    for key in _OPTIONAL_INT:
+        value = get(key)
+        if value is not None and type(value) is not int:
+            return False
+    for key in _STR_FIELDS:
+        value = get(key)
+        if value is not None and type(value) is not str:
+            return False
+    ident = get("id")
+    if ident is not None and type(ident) is not str and type(ident) is not int:
+        return False
+    backoff = get("backoff")
+    if backoff is not None and type(backoff) not in (str, int, float, list):
+        return False
+    if job == CALL_QUEUED_HANDLER:
+        data = get("data")
+        return (
+            type(data) is dict
+            and type(data.get("command")) is str
+            and type(data.get("commandName")) is str
+        )
+    return True
+
+
 @overload
 def parse_payload(raw: bytes | str) -> JobPayload: ...
 @overload
@@ -1982,9 +1998,17 @@ def parse_payload(raw: bytes | str, *, require_attempts: bool = True) -> JobPayl
     elif not isinstance(raw, bytes):
         raw = bytes(raw)
     try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        # Laravel payloads are UTF-8: decoding first skips json's encoding sniffing
+        payload = _json_decode(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        try:  # UTF-16/32 JSON, as json.loads(bytes) accepts it
+            payload = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise JobPayloadError(f"job payload is not JSON ({exc})", raw) from None
+    except ValueError as exc:
         raise JobPayloadError(f"job payload is not JSON ({exc})", raw) from None
+    if type(payload) is dict and _looks_plain(payload):
+        return JobPayload(raw, payload)
     if not isinstance(payload, dict):
         raise JobPayloadError(
             f"job payload must be a JSON object, not {type(payload).__name__}", raw

@@ -177,6 +177,9 @@ class AsyncLaravel:
     async def aclose(self) -> None:
         """Close the clients this object created (not those passed in) and the
         connections of its wires."""
+        sessions = self.__dict__.get("sessions")
+        if sessions is not None:  # its client-side cache's subscriber, if any
+            await sessions.aclose()
         wires = {id(w): w for w in self._wires.values()}
         self._wires.clear()
         for wire in wires.values():

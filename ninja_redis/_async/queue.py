@@ -9,6 +9,7 @@ Laravel version writes them.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .. import _scripts
@@ -54,6 +55,14 @@ _BULK_BATCH = 1000
 
 # (keys, payload, available_at or None, PhpJob or None, job id)
 _Plan = tuple[QueueKeys, bytes, "int | None", "PhpJob | None", str]
+
+
+async def _read_reply(conn: Any) -> Any:
+    """One reply from a redis-py connection; an error reply is returned, not raised."""
+    try:
+        return await conn.read_response()
+    except ResponseError as exc:
+        return exc
 
 
 @dataclass(frozen=True)
@@ -470,10 +479,12 @@ class AsyncQueue:
         if builder.horizon or template.delay is not None or template.unique:
             return None
         n = len(jobs.rows)
-        uuids = _uuid4s(n)
         job_ids = _random_ids(n)
         created_at = int(wall_time()) if builder._created_at else None
-        payloads = builder._fast_rows(template, jobs.rows, uuids, job_ids, created_at)
+        # 16 random bytes per version-4 uuid, formatted by the rows loop
+        payloads = builder._fast_rows(
+            template, jobs.rows, os.urandom(16 * n), job_ids, created_at
+        )
         if payloads is None:
             return None
         return payloads, job_ids
@@ -481,7 +492,8 @@ class AsyncQueue:
     async def _send_bulk(
         self, groups: dict[bytes, tuple[QueueKeys, list[bytes], list[Any]]]
     ) -> None:
-        """One pipeline of ``EVALSHA queue_push_bulk`` commands, 1,000 jobs each.
+        """Send the grouped payloads: :meth:`_send_bulk_multi` on a standalone
+        server, else one pipeline of ``EVALSHA queue_push_bulk``, 1,000 jobs each.
 
         Commands that fail with ``NOSCRIPT`` (a restarted or flushed server) are sent
         again with ``EVAL``: such a command failed before the script ran, so none of
@@ -489,6 +501,12 @@ class AsyncQueue:
         """
         if not groups:
             return
+        wire_of = getattr(self._app, "wire", None)
+        wire = wire_of(self.config.queue_connection) if wire_of is not None else None
+        if wire is not None and isinstance(wire.client, redis.Redis):
+            await self._send_bulk_multi(wire, groups)
+            return
+        # a cluster client (no MULTI across its pipeline): the bulk script
         script = _scripts.script("queue_push_bulk")
         sha = script.sha
         commands: list[tuple[Any, ...]] = []
@@ -500,9 +518,7 @@ class AsyncQueue:
             step = 2 * _BULK_BATCH
             for start in range(0, len(delayed), step):
                 commands.append((*head, 0, *delayed[start : start + step]))
-        wire_of = getattr(self._app, "wire", None)
-        if wire_of is not None:
-            wire = wire_of(self.config.queue_connection)
+        if wire is not None:
             replies = await wire.pipeline(commands, raise_on_error=False)
             retry = [
                 ("EVAL", script.text, *cmd[2:])
@@ -523,6 +539,104 @@ class AsyncQueue:
             keys_list = list(cmd[3:6])
             await registered(keys=keys_list, args=list(cmd[6:]), client=pipe)
         await pipe.execute()
+
+    async def _send_bulk_multi(
+        self,
+        wire: Any,
+        groups: dict[bytes, tuple[QueueKeys, list[bytes], list[Any]]],
+    ) -> None:
+        """``MULTI``, ``RPUSH ready p1..p1000``, ``RPUSH notify 1×1000``, ``EXEC``
+        per 1,000 ready jobs (and ``MULTI``, ``ZADD delayed s1 p1 …``, ``EXEC`` per
+        1,000 delayed ones), all pipelined, on a standalone server.
+
+        The same data, in the same order, as Laravel's push script run once per
+        payload (and ``ZADD`` once per delayed one), and each batch is atomic like
+        one script call; Redis spends several times less on it than on the bulk
+        Lua script (which copies 1,000 payloads into Lua strings and back). Each
+        batch is packed and written on its own (no 100 MB join), so Redis works on
+        the first batches while the next ones are packed.
+        """
+        batches: list[list[tuple[Any, ...]]] = []
+        ones = (b"1",) * _BULK_BATCH
+        multi, exec_ = ("MULTI",), ("EXEC",)
+        for keys, ready, delayed in groups.values():
+            for start in range(0, len(ready), _BULK_BATCH):
+                chunk = ready[start : start + _BULK_BATCH]
+                batches.append(
+                    [
+                        multi,
+                        ("RPUSH", keys.ready, *chunk),
+                        ("RPUSH", keys.notify, *ones[: len(chunk)]),
+                        exec_,
+                    ]
+                )
+            step = 2 * _BULK_BATCH
+            for start in range(0, len(delayed), step):
+                batches.append(
+                    [
+                        multi,
+                        ("ZADD", keys.delayed, *delayed[start : start + step]),
+                        exec_,
+                    ]
+                )
+        if not batches:
+            return
+        client: Any = self.redis
+        pool = getattr(client, "connection_pool", None)
+        if pool is None or getattr(client, "connection", None) is not None:
+            # a single-connection client: one pipeline through the wire
+            replies = await wire.pipeline(
+                [cmd for batch in batches for cmd in batch], raise_on_error=True
+            )
+        else:
+            replies = await self._stream_batches(pool, batches)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+            # EXEC returns the replies of its commands, errors (WRONGTYPE…) included
+            if isinstance(reply, list):
+                for item in reply:
+                    if isinstance(item, Exception):
+                        raise item
+
+    async def _stream_batches(
+        self, pool: Any, batches: list[list[tuple[Any, ...]]]
+    ) -> list[Any]:
+        """Write ``batches`` (each ``MULTI`` … ``EXEC``) on one pooled connection,
+        one batch at a time, and read every reply (error replies in place).
+
+        The replies of the first batch are read before the next batches are
+        written: when the connection fails before any reply came back (a stale
+        pooled connection after a Redis restart), the first batch is sent again on
+        a fresh connection, like redis-py's retry of a single command. A failure
+        after that is raised, and nothing is re-sent, so no job is pushed twice by
+        this method (the batches that got to ``EXEC`` may have been pushed)."""
+        conn = await pool.get_connection()
+        try:
+            replies: list[Any] = []
+            for attempt in range(2):
+                try:
+                    await conn.send_packed_command(conn.pack_commands(batches[0]))
+                    for _ in batches[0]:
+                        replies.append(await _read_reply(conn))
+                    break
+                except (RedisConnectionError, RedisTimeoutError):
+                    await conn.disconnect()
+                    if attempt or replies:
+                        raise
+            for batch in batches[1:]:
+                await conn.send_packed_command(
+                    conn.pack_commands(batch), check_health=False
+                )
+            for batch in batches[1:]:
+                for _ in batch:
+                    replies.append(await _read_reply(conn))
+        except BaseException:
+            await conn.disconnect()
+            raise
+        finally:
+            await pool.release(conn)
+        return replies
 
     # -------------------------------------------------------------- inspection
 

@@ -36,6 +36,7 @@ from ..sessions import (
     wrap_cache_string,
 )
 from ._backend import wall_time
+from .tracking import NOT_CACHED, AsyncSessionCache
 
 if TYPE_CHECKING:
     import redis.asyncio as redis
@@ -92,6 +93,7 @@ class AsyncSessionStore:
         #: verified cookie value -> session id (only successes; bounded, FIFO eviction)
         self._verified: dict[str | bytes, str] = {}
         self.cookie_cache_size = cookie_cache_size
+        self._cache: AsyncSessionCache | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -125,6 +127,54 @@ class AsyncSessionStore:
         if self._wire is None:
             self._wire = self._app.wire(self.connection_name)
         return self._wire
+
+    # -------------------------------------------------------- client-side cache
+
+    @property
+    def client_cache(self) -> AsyncSessionCache | None:
+        """The server-assisted cache of session reads, if enabled."""
+        return self._cache
+
+    def enable_client_cache(
+        self,
+        *,
+        max_entries: int = 10_000,
+        max_age: float = 5.0,
+        health_interval: float = 1.0,
+        timeout: float = 1.0,
+    ) -> AsyncSessionCache:
+        """Serve :meth:`load` from memory, kept fresh by Redis 6+ invalidations.
+
+        Opt-in (the middleware turns it on by default). A dedicated connection runs
+        ``CLIENT TRACKING ON REDIRECT <own id> BCAST PREFIX ⟨P⟩⟨C⟩`` and
+        ``SUBSCRIBE __redis__:invalidate``; any change to a session key by any client
+        (PHP included), its expiry, eviction or a ``FLUSHDB`` drops the entry. Entries
+        live at most ``max_age`` seconds and never past the key's TTL; at most
+        ``max_entries`` (LRU). While the invalidation connection is down or
+        unhealthy (no ``PONG`` within ``health_interval + timeout``) nothing is served
+        from memory. If the server refuses tracking (ACL, renamed commands, Redis < 6)
+        the cache stays off (logged at debug on ``ninja_redis.sessions``). Each load
+        still returns a fresh :class:`Session` decoded from the cached bytes.
+        Calling it again returns the existing cache. See docs/sessions.md.
+
+        .. versionadded:: 0.2
+        """
+        if self._cache is None:
+            self._cache = AsyncSessionCache(
+                self.redis,
+                self.key(""),
+                max_entries=max_entries,
+                max_age=max_age,
+                health_interval=health_interval,
+                timeout=timeout,
+            )
+        return self._cache
+
+    async def aclose(self) -> None:
+        """Stop the client-side cache's subscriber (``app.aclose()`` calls this)."""
+        cache, self._cache = self._cache, None
+        if cache is not None:
+            await cache.aclose()
 
     # -------------------------------------------------------------- new sessions
 
@@ -255,19 +305,58 @@ class AsyncSessionStore:
         :class:`~ninja_redis.exceptions.DecryptError` (naming the key) when the stored
         bytes cannot be read.
         """
+        return await self._load(session_id, self._cache)
+
+    async def _load(
+        self, session_id: str, cache: AsyncSessionCache | None
+    ) -> Session | None:
         if not is_valid_session_id(session_id):
             return None
+        if cache is not None:
+            return await self._load_cached(cache, session_id)
         if self.layout == "hash":
             flat = await self.wire.execute(
                 "HGETALL", self._keys.session_hash(session_id)
             )
-            fields: dict[bytes, bytes] = dict(zip(flat[::2], flat[1::2], strict=True))
-            return self._from_hash(session_id, fields) if fields else None
+            return self._from_flat(session_id, flat)
         key = self._keys.session(session_id)
         value: bytes | None = await self.wire.execute("GET", key)
         if value is None:
             return None
         return self._decode(session_id, value, key)
+
+    def _from_flat(self, session_id: str, flat: list[bytes]) -> Session | None:
+        fields: dict[bytes, bytes] = dict(zip(flat[::2], flat[1::2], strict=True))
+        return self._from_hash(session_id, fields) if fields else None
+
+    async def _load_cached(
+        self, cache: AsyncSessionCache, session_id: str
+    ) -> Session | None:
+        hash_layout = self.layout == "hash"
+        key = self.key(session_id)
+        reply = cache.get(key)
+        if reply is NOT_CACHED:
+            token = cache.begin(key)
+            read = "HGETALL" if hash_layout else "GET"
+            if token is None:
+                reply = await self.wire.execute(read, key)
+            else:
+                try:
+                    reply, pttl = await self.wire.pipeline([(read, key), ("PTTL", key)])
+                except BaseException:
+                    cache.abandon(key, token)
+                    raise
+                cache.finish(key, token, reply, pttl)
+        # a fresh Session per call, decoded from the (cached) bytes
+        if hash_layout:
+            return self._from_flat(session_id, reply)
+        if reply is None:
+            return None
+        return self._decode(session_id, reply, key)
+
+    async def _load_fresh(self, session_id: str) -> Session | None:
+        """:meth:`load` straight from Redis (read-modify-write must not use the cache)."""
+        return await self._load(session_id, None)
 
     def session_id_from_cookie(
         self, cookie_value: str | bytes | None, *, strict: bool = False
@@ -426,6 +515,12 @@ class AsyncSessionStore:
             )
             session.original = value
         session.exists = True
+        self._forget(session.id)
+
+    def _forget(self, session_id: str) -> None:
+        """Our own write: drop the local entry now (the invalidation follows)."""
+        if self._cache is not None:
+            self._cache.invalidate(self.key(session_id))
 
     async def _compare_and_set(self, session: Session) -> bool:
         old = session.original
@@ -441,6 +536,7 @@ class AsyncSessionStore:
             args = [flag, old or b"", new, self.ttl]
         script = _HASH_CAS if self.layout == "hash" else _CAS
         done = await self.wire.eval(script, [self.key(session.id)], args)
+        self._forget(session.id)
         if int(done) == 1:
             session.original = new
             session.exists = True
@@ -466,7 +562,7 @@ class AsyncSessionStore:
         session. Flash data is not aged unless ``age_flash=True``.
         """
         for _ in range(retries + 1):
-            session = await self.load(session_id)
+            session = await self._load_fresh(session_id)
             if session is None:
                 return None
             callback(session)
@@ -484,6 +580,7 @@ class AsyncSessionStore:
         """``SessionHandler::destroy()``: delete the stored session."""
         if is_valid_session_id(session_id):
             await self.wire.execute("DEL", self.key(session_id))
+            self._forget(session_id)
 
     async def regenerate(self, session: Session, destroy: bool = True) -> Session:
         """``Store::regenerate()``: a new id and a new CSRF token.

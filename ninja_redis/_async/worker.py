@@ -293,6 +293,10 @@ class _Runner:
     # The runner's own connection (taken from the client's pool for the run) for the
     # queue_next round trips; None until the first pop, or with a cluster client.
     conn: Any = None
+    # Lazily re-armed deadlines of the runner's task (asyncio, 3.11+; None otherwise):
+    # one for queue_next replies (socket_timeout), one for handlers (timeout).
+    read_timer: Any = None
+    job_timer: Any = None
 
 
 class AsyncWorker:
@@ -386,6 +390,7 @@ class AsyncWorker:
         batch = app.config.queue_migration_batch_size
         self._next_batch: bytes = b"" if v < (9, 0) else b"%d" % batch
         self._next_heads: dict[bytes, bytes] = {}
+        self._next_tail: tuple[tuple[int, int, int], bytes] = ((0, 0, 0), b"")
 
     # ---------------------------------------------------------------- handlers
 
@@ -520,6 +525,8 @@ class AsyncWorker:
         return loop
 
     async def _run_once(self, runner: _Runner) -> None:
+        runner.read_timer = _backend.create_timer()
+        runner.job_timer = _backend.create_timer()
         jobs = await self._next_jobs(runner, 1)
         if jobs:
             runner.result.jobs += 1
@@ -546,6 +553,9 @@ class AsyncWorker:
         max_jobs: int | None,
         max_time: float | None,
     ) -> None:
+        runner.read_timer = _backend.create_timer()  # bound to this runner's task
+        runner.job_timer = _backend.create_timer()
+        single = self.queues[0] if len(self.queues) == 1 else None
         # Prefetched jobs are already reserved: they are run even after a stop request.
         while self._stop_reason is None or runner.buffer:
             job: AsyncJob | None = None
@@ -557,7 +567,10 @@ class AsyncWorker:
                     self.stop("max_jobs")
                     break
                 try:
-                    jobs = await self._next_jobs(runner, want)
+                    if single is not None:  # one queue: no getNextJob() loop
+                        jobs = await self._pop(runner, single, 0, want)
+                    else:
+                        jobs = await self._next_jobs(runner, want)
                 except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                     # Worker::getNextJob(): report, sleep(1), keep going.
                     self._unclaim(want)
@@ -611,21 +624,54 @@ class AsyncWorker:
     async def _pop(
         self, runner: _Runner, name: str, index: int, count: int
     ) -> list[AsyncJob]:
+        """``ZREM`` the jobs that just finished, migrate ``:delayed`` and (unless
+        ``retry_after`` is None) ``:reserved``, pop ``count`` times: one ``queue_next``
+        round trip with the effects of Laravel's four commands in that order; then
+        ``BLPOP`` + pop when ``block_for`` is set and the queue was empty."""
         keys = self._keys[name]
-        block = (
-            (not runner.secondary_queue_had_job and index == 0) if self._v11 else True
-        )
-        popped = await self._migrate_and_pop(runner, keys, count)
-        if not popped and self.block_for is not None and block:
-            got = await self._client.blpop([keys.notify], timeout=self.block_for)
-            if got:
-                now = int(_backend.wall_time())
-                expiry = now + (self.retry_after or 0)
-                result = await _POP(
-                    self._client, [keys.ready, keys.reserved, keys.notify], [expiry]
-                )
-                if result[0] and result[1]:
-                    popped = [(result[0], result[1])]
+        members: list[bytes] = []
+        pending = runner.pending
+        if pending:
+            if all(job.keys.reserved == keys.reserved for job in pending):
+                members = [job.reserved for job in pending]
+            else:  # a job of another queue finished: its own ZREM first
+                await self._flush(runner)
+        now = int(_backend.wall_time())
+        expiry = now + (self.retry_after or 0)
+        conn = runner.conn
+        if conn is not None:  # the hot path: the runner's connection is open
+            request = self._pack_next(keys, now, expiry, count, members)
+            try:
+                reply = await _backend.roundtrip(conn, request, runner.read_timer)
+            except NoScriptError:  # e.g. after a Redis restart: load it, send again
+                reply = await self._eval_next(runner, keys, now, expiry, count, members)
+            except ResponseError:
+                raise  # the reply was read in full: the connection is still usable
+            except BaseException:
+                # Lost, timed out or cancelled between request and reply: never reuse.
+                await self._release_connection(runner, broken=True)
+                raise
+        else:
+            reply = await self._eval_next(runner, keys, now, expiry, count, members)
+        if members:
+            runner.pending = []
+        popped = [(reply[i], reply[i + 1]) for i in range(0, len(reply) - 1, 2)]
+        if not popped and self.block_for is not None:
+            block = (
+                (not runner.secondary_queue_had_job and index == 0)
+                if self._v11
+                else True
+            )
+            if block:
+                got = await self._client.blpop([keys.notify], timeout=self.block_for)
+                if got:
+                    now = int(_backend.wall_time())
+                    expiry = now + (self.retry_after or 0)
+                    result = await _POP(
+                        self._client, [keys.ready, keys.reserved, keys.notify], [expiry]
+                    )
+                    if result[0] and result[1]:
+                        popped = [(result[0], result[1])]
         if self._v11 and index == 0:
             runner.secondary_queue_had_job = False
         if not popped:
@@ -636,26 +682,6 @@ class AsyncWorker:
             AsyncJob(self, name, keys, raw, reserved, runner)
             for raw, reserved in popped
         ]
-
-    async def _migrate_and_pop(
-        self, runner: _Runner, keys: QueueKeys, count: int = 1
-    ) -> list[tuple[bytes, bytes]]:
-        """``ZREM`` the jobs that just finished, migrate ``:delayed`` and (unless
-        ``retry_after`` is None) ``:reserved``, pop ``count`` times: one ``queue_next``
-        round trip with the effects of Laravel's four commands in that order."""
-        members: list[bytes] = []
-        if runner.pending:
-            if all(job.keys.reserved == keys.reserved for job in runner.pending):
-                members = [job.reserved for job in runner.pending]
-            else:  # a job of another queue finished: its own ZREM first
-                await self._flush(runner)
-        now = int(_backend.wall_time())
-        reply = await self._eval_next(
-            runner, keys, now, now + (self.retry_after or 0), count, members
-        )
-        if members:
-            runner.pending = []
-        return [(reply[i], reply[i + 1]) for i in range(0, len(reply) - 1, 2)]
 
     async def _eval_next(
         self,
@@ -692,13 +718,11 @@ class AsyncWorker:
             conn = runner.conn = await pool.get_connection()
         try:
             try:
-                await _backend.send_packed(conn, request)
-                return await conn.read_response(disable_decoding=True)
+                return await _backend.roundtrip(conn, request, runner.read_timer)
             except NoScriptError:
                 await conn.send_command("SCRIPT", "LOAD", _NEXT.text)
                 await conn.read_response()
-                await _backend.send_packed(conn, request)
-                return await conn.read_response(disable_decoding=True)
+                return await _backend.roundtrip(conn, request, runner.read_timer)
         except ResponseError:
             raise  # the reply was read in full: the connection is still usable
         except BaseException:
@@ -725,17 +749,25 @@ class AsyncWorker:
                 )
             )
         # *12\r\n $7\r\nEVALSHA\r\n $40\r\n<sha>\r\n ... $10\r\n1700000000\r\n ...
-        parts = [
-            b"*%d\r\n" % (12 + len(members)),
-            head,
-            _bulk(b"%d" % now),
-            _bulk(b"%d" % expiry),
-            b"$1\r\n0\r\n" if self.retry_after is None else b"$1\r\n1\r\n",
-            _bulk(self._next_batch),
-            _bulk(b"%d" % count),
-        ]
-        parts += [_bulk(m) for m in members]
-        return b"".join(parts)
+        # The ARGV part changes once a second: packed again only then.
+        tail_key = (now, expiry, count)
+        if self._next_tail[0] != tail_key:
+            tail = b"".join(
+                (
+                    _bulk(b"%d" % now),
+                    _bulk(b"%d" % expiry),
+                    b"$1\r\n0\r\n" if self.retry_after is None else b"$1\r\n1\r\n",
+                    _bulk(self._next_batch),
+                    _bulk(b"%d" % count),
+                )
+            )
+            self._next_tail = (tail_key, tail)
+        if not members:
+            return b"*12\r\n" + head + self._next_tail[1]
+        return b"".join(
+            [b"*%d\r\n" % (12 + len(members)), head, self._next_tail[1]]
+            + [_bulk(m) for m in members]
+        )
 
     async def _release_connection(self, runner: _Runner, broken: bool = False) -> None:
         conn, runner.conn = runner.conn, None
@@ -781,7 +813,9 @@ class AsyncWorker:
             job.payload.timeout if job.payload.timeout is not None else self.timeout
         )
         try:
-            await _backend.run_with_timeout(self._handlers[name], job, timeout)
+            await _backend.run_handler(
+                self._handlers[name], job, timeout, job._runner.job_timer
+            )
         except _backend.HandlerTimeout:
             await self._handle_timeout(job)
             return

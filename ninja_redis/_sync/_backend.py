@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import select
 import signal
 import threading
 import time
@@ -15,17 +16,27 @@ __all__ = [
     "wait_spawned",
     "HandlerTimeout",
     "JobResult",
+    "Timer",
     "create_event",
+    "create_timer",
     "install_signal_handlers",
     "monotonic",
     "prepare_timeouts",
     "run_blocking",
     "run_concurrently",
+    "roundtrip",
+    "run_handler",
     "run_with_timeout",
     "send_packed",
     "sleep",
     "wait_event",
     "wall_time",
+    "background_alive",
+    "input_pending",
+    "input_probe",
+    "read_reply_within",
+    "receive",
+    "stop_background",
 ]
 
 T = TypeVar("T")
@@ -263,3 +274,96 @@ def wait_spawned(handles: list[threading.Thread]) -> None:
     """Wait until the given :func:`spawn` handles have finished."""
     for thread in handles:
         thread.join()
+
+
+# ------------------------------------------------------------ lean worker round trips
+
+
+class Timer:
+    """The asyncio twin's re-armable task deadline; never created here (blocking reads
+    use the socket timeout, handlers :func:`run_with_timeout`)."""
+
+
+def create_timer() -> Timer | None:
+    """``None``: the blocking twin needs no timer (see the asyncio version)."""
+    return None
+
+
+def roundtrip(conn: Any, data: bytes, timer: Timer | None) -> Any:
+    """Send a packed request on a pool connection and read its raw reply
+    (``disable_decoding``; the socket timeout applies)."""
+    send_packed(conn, data)
+    return conn.read_response(disable_decoding=True)
+
+
+def run_handler(
+    fn: Callable[[T], R], arg: T, timeout: float | None, timer: Timer | None
+) -> R:
+    """:func:`run_with_timeout` (the asyncio twin starts the coroutine eagerly)."""
+    return run_with_timeout(fn, arg, timeout)
+
+
+# ------------------------------------------------- session cache (tracking) primitives
+
+
+def receive(
+    conn: Any, timeout: float, lock: Any, handler: Callable[[Any], None]
+) -> bool:
+    """Handle the next raw reply on ``conn`` with ``handler(reply)``; ``False`` if
+    none came within ``timeout`` s.
+
+    Bytes are taken off the socket and handled only while holding ``lock``, so a thread
+    that checks :func:`input_pending` under ``lock`` never misses a reply that was read
+    but not yet handled. The wait itself happens outside the lock.
+    """
+    with lock:
+        if conn._sock is None:
+            raise ConnectionError("the connection is closed")
+        if conn.can_read(timeout=0):  # buffered, readable, or closed (then raises)
+            handler(conn.read_response(disable_decoding=True))
+            return True
+        sock = conn._sock
+    select.select([sock], [], [], timeout)
+    return False
+
+
+def input_pending(conn: Any) -> bool:
+    """Has the server sent bytes on ``conn`` that nobody has handled yet? ``True``
+    when unsure (closed connection). Call it holding the lock given to
+    :func:`receive`. Never blocks."""
+    if conn is None or conn._sock is None:
+        return True
+    try:
+        return bool(conn.can_read(timeout=0))
+    except Exception:
+        return True
+
+
+def input_probe(conn: Any) -> Callable[[], bool]:
+    """:func:`input_pending` bound to one connection (call it holding the lock given
+    to :func:`receive`)."""
+    return lambda: input_pending(conn)
+
+
+def read_reply_within(conn: Any, timeout: float) -> Any:
+    """The next raw reply on ``conn``, or ``None`` if none arrives within ``timeout`` s.
+
+    Polls the socket first (``can_read``); a partly arrived reply is then read to its
+    end under the socket timeout; a closed socket raises ``ConnectionError``.
+    """
+    if not conn.can_read(timeout=timeout):
+        return None
+    return conn.read_response(disable_decoding=True)
+
+
+def background_alive(handle: Any, *, here: bool = True) -> bool:
+    """Is the :func:`spawn` handle (a thread) still running? (``here`` is for the
+    asyncio twin: a thread serves every thread of the process.)"""
+    return handle is not None and bool(handle.is_alive())
+
+
+def stop_background(handle: Any, timeout: float) -> None:
+    """Wait up to ``timeout`` s for a :func:`spawn` thread that was told to stop."""
+    if handle is None or handle is threading.current_thread():
+        return
+    handle.join(timeout)

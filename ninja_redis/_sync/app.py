@@ -178,6 +178,9 @@ class Laravel:
     def close(self) -> None:
         """Close the clients this object created (not those passed in) and the
         connections of its wires."""
+        sessions = self.__dict__.get("sessions")
+        if sessions is not None:  # its client-side cache's subscriber, if any
+            sessions.close()
         wires = {id(w): w for w in self._wires.values()}
         self._wires.clear()
         for wire in wires.values():

@@ -51,7 +51,11 @@ class LaravelSessionMiddleware:
     ``reject_status`` (401) with Laravel's ``{"message":"Unauthenticated."}``, websockets
     are closed with code 1008. ``user_loader``: ``user_loader(user_id)`` (sync or
     async) returning your user object or ``None`` (a deleted user counts as a guest).
-    ``cookie_name``: defaults to the app's ``session.cookie``.
+    ``cookie_name``: defaults to the app's ``session.cookie``. ``session_cache``
+    (default ``True``): turn on the store's server-assisted client-side cache
+    (:meth:`~ninja_redis.AsyncSessionStore.enable_client_cache`) so a repeated session
+    is not fetched from Redis on every request; it never serves a session that Redis
+    has told it changed, and is off by itself where the server refuses tracking.
 
     A cookie that fails the MAC, the cookie-name prefix or the session-id format, an
     expired or missing session and unreadable session data all mean "no session".
@@ -71,6 +75,7 @@ class LaravelSessionMiddleware:
         reject_status: int = 401,
         user_loader: Callable[[int | str], Any] | None = None,
         cookie_name: str | None = None,
+        session_cache: bool = True,
     ) -> None:
         self.app = app
         self.laravel = laravel
@@ -79,6 +84,8 @@ class LaravelSessionMiddleware:
         self.reject_status = reject_status
         self.user_loader = user_loader
         self.cookie_name = cookie_name or laravel.config.session_cookie
+        if session_cache:
+            laravel.sessions.enable_client_cache()
         self._needle = self.cookie_name.encode("latin-1") + b"="
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -9,6 +9,7 @@ settings.py::
         "guard": "web",
         "require": None,            # or "session" / "user": 401 otherwise
         "user_loader": "myproject.laravel.load_user",   # optional, user_id -> user | None
+        "session_cache": True,      # server-assisted cache of session reads (default)
     }
 
 Values may be the objects themselves or dotted import paths. The middleware is sync and
@@ -73,6 +74,8 @@ class LaravelSessionMiddleware:
         self.cookie_name: str = (
             options.get("cookie_name") or self.laravel.config.session_cookie
         )
+        if options.get("session_cache", True):
+            self.laravel.sessions.enable_client_cache()
 
     def __call__(self, request: HttpRequest) -> Any:
         """Handle one request (returns a coroutine under async Django)."""

@@ -40,9 +40,9 @@ class LaravelSessionMiddleware:
     """WSGI middleware that attaches the Laravel session and user id to each request.
 
     Same options as the ASGI middleware (``guard``, ``require``, ``reject_status``,
-    ``user_loader``, ``cookie_name``), with a blocking :class:`~ninja_redis.Laravel`
-    and a plain ``user_loader(user_id)``. A cookie that fails any check means "no
-    session"; rejected requests get ``reject_status`` (401) and Laravel's
+    ``user_loader``, ``cookie_name``, ``session_cache``), with a blocking
+    :class:`~ninja_redis.Laravel` and a plain ``user_loader(user_id)``. A cookie that
+    fails any check means "no session"; rejected requests get ``reject_status`` (401) and Laravel's
     ``{"message":"Unauthenticated."}``.
 
     .. versionadded:: 0.1
@@ -58,6 +58,7 @@ class LaravelSessionMiddleware:
         reject_status: int = 401,
         user_loader: Callable[[int | str], Any] | None = None,
         cookie_name: str | None = None,
+        session_cache: bool = True,
     ) -> None:
         self.app = app
         self.laravel = laravel
@@ -66,6 +67,8 @@ class LaravelSessionMiddleware:
         self.reject_status = reject_status
         self.user_loader = user_loader
         self.cookie_name = cookie_name or laravel.config.session_cookie
+        if session_cache:
+            laravel.sessions.enable_client_cache()
 
     def __call__(
         self, environ: dict[str, Any], start_response: StartResponse

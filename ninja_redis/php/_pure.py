@@ -8,6 +8,7 @@ Both parsers are iterative (an explicit stack), so nesting depth is limited only
 from __future__ import annotations
 
 import enum
+import json
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -24,7 +25,13 @@ from ._types import (
     PhpSerializable,
 )
 
-__all__ = ["dumps", "format_float", "loads", "normalize_allowed_classes"]
+__all__ = [
+    "dumps",
+    "dumps_json_escaped",
+    "format_float",
+    "loads",
+    "normalize_allowed_classes",
+]
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -197,14 +204,148 @@ def dumps(value: Any) -> bytes:
     """
     t = type(value)
     if t is dict or t is list or t is tuple:
-        out: list[bytes] = []
+        out: list[str] = []  # pieces (``app``)
+        chunks: list[str] = []  # and pieces already joined
         try:
-            _fast_dump(value, out.append, set(), 0)
+            _fast_dump(value, out.append, set(), 0, False, chunks)
+            chunks.append("".join(out))
+            text = "".join(chunks)
+            if text.isascii():  # (O(1)) every length taken was right
+                return text.encode("ascii")
+            out.clear()
+            chunks.clear()
+            _fast_dump(value, out.append, set(), 0, True, chunks)
+            chunks.append("".join(out))
+            return "".join(chunks).encode("utf-8", "surrogateescape")
         except (_Fallback, UnicodeEncodeError, RecursionError):
             pass  # the careful path below decides (and raises the right error)
-        else:
-            return b"".join(out)
     return _dumps_careful(value)
+
+
+_encode_basestring = json.encoder.encode_basestring
+
+
+def dumps_json_escaped(value: Any) -> bytes:
+    """:func:`dumps` escaped as the inside of a JSON string (no quotes), UTF-8.
+
+    The escaping of PHP's ``json_encode($s, JSON_UNESCAPED_UNICODE)``: ``"`` → ``\\"``,
+    ``\\`` → ``\\\\``, ``/`` → ``\\/``, ``\\b \\t \\n \\f \\r``, other control
+    characters → ``\\u00xx``, U+2028/U+2029 → ``\\u2028``/``\\u2029``; other
+    characters as they are. Serialized bytes that are not valid UTF-8 raise
+    :class:`~ninja_redis.exceptions.SerializeError` (``json_encode`` fails on them).
+    """
+    blob = dumps(value)
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SerializeError(
+            f"json_encode: the serialized value is not valid UTF-8 (byte "
+            f"{exc.start}; PHP: 'Malformed UTF-8 characters')",
+            value,
+        ) from None
+    text = _encode_basestring(text)[1:-1].replace("/", "\\/")
+    if "\u2028" in text or "\u2029" in text:
+        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text.encode("utf-8")
+
+
+# ----------------------------------------------------------------- payload rows
+
+_ROW_PLAIN = frozenset({str, int, float, bool, type(None), PhpEnum, list, dict})
+_HEX = "0123456789abcdef"
+
+
+def _uuid4_text(r: bytes) -> bytes:
+    """A version-4 UUID from 16 random bytes: digit 12 is ``4``, digit 16 the
+    variant ``89ab`` (``Str::uuid()``'s form)."""
+    h = r.hex()
+    return (
+        f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-"
+        f"{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+    ).encode("ascii")
+
+
+def build_payload_rows(
+    pieces: tuple[bytes, bytes, bytes, bytes, bytes],
+    count: int,
+    spec: tuple[tuple[str, str, Any, Any], ...],
+    names: frozenset[str],
+    rows: list[Any],
+    uuid_random: bytes,
+    ids: bytes,
+    omit_defaults: bool,
+    convert: Any,
+    identical: Any,
+    prop_type: type,
+    no_default: Any,
+) -> list[bytes | None]:
+    """Queue payloads of template rows: for row ``i``,
+    ``p0 + uuid_i + p1 + (count + N) + p2 + props + p3 + id_i + p4`` where
+    ``pieces = (p0, p1, p2, p3, p4)``, ``uuid_i`` is the version-4 UUID of
+    ``uuid_random[16*i : 16*i+16]``, ``id_i`` is ``ids[32*i : 32*i+32]``, and
+    ``props`` / ``N`` are the JSON-escaped items / count of
+    :func:`dumps_json_escaped` of the row's properties: for each
+    ``(name, raw, default, value)`` of ``spec``, ``raw`` → the row's value (or
+    ``value``), left out when ``omit_defaults`` and ``identical(value, default)``
+    (``default`` not ``no_default``), values of other types than
+    str/int/float/bool/None/PhpEnum/list/dict passed through ``convert``.
+
+    ``None`` for a row that needs the per-job path: not a dict, a key not in
+    ``names``, a ``prop_type`` value, a :class:`SerializeError`, or a
+    back-reference. Errors of ``convert``/``identical`` propagate. The C
+    accelerator gives the same bytes.
+    """
+    p0, p1, p2, p3, p4 = pieces
+    if len(uuid_random) != 16 * len(rows) or len(ids) != 32 * len(rows):
+        raise ValueError("build_payload_rows: 16 random bytes and 32 id bytes per row")
+    plain = _ROW_PLAIN
+    out: list[bytes | None] = []
+    add = out.append
+    for i, row in enumerate(rows):
+        if type(row) is not dict or not row.keys() <= names:
+            add(None)
+            continue
+        own: dict[str, Any] = {}
+        for name, raw, default, value in spec:
+            if name in row:
+                value = row[name]
+                if isinstance(value, prop_type):
+                    break
+            if (
+                omit_defaults
+                and default is not no_default
+                and identical(value, default)
+            ):
+                continue
+            own[raw] = value if type(value) in plain else convert(value)
+        else:
+            try:
+                blob = dumps_json_escaped(own)
+            except SerializeError:
+                add(None)
+                continue
+            if b"r:" in blob or b"R:" in blob:
+                add(None)
+                continue
+            brace = blob.index(b"{")
+            add(
+                b"".join(
+                    (
+                        p0,
+                        _uuid4_text(uuid_random[16 * i : 16 * i + 16]),
+                        p1,
+                        b"%d" % (count + int(blob[2 : brace - 1])),
+                        p2,
+                        blob[brace + 1 : -1],
+                        p3,
+                        ids[32 * i : 32 * i + 32],
+                        p4,
+                    )
+                )
+            )
+            continue
+        add(None)
+    return out
 
 
 def _dumps_careful(value: Any) -> bytes:
@@ -764,35 +905,54 @@ class _Fallback(Exception):
 
 
 _FAST_MAX_DEPTH = 200  # deeper data goes to the iterative careful dumps()
-_KEY_PIECES: dict[Any, bytes] = {}  # str/int array key -> b's:4:"name";' / b"i:3;"
-_IDX = tuple(b"i:%d;" % i for i in range(1024))  # list index keys
+_KEY_PIECES: dict[Any, str] = {}  # str/int array key -> 's:4:"name";' / "i:3;"
 
 
-def _key_piece(k: Any) -> bytes:
+def _key_piece(k: Any) -> str:
     """Encoded key for the fast path; raises _Fallback when PHP would normalise."""
     tk = type(k)
     if tk is str:
         if k[:1] in _NUM_START:
             raise _Fallback
-        try:
-            kb = k.encode("utf-8")
-        except UnicodeEncodeError:
-            raise _Fallback from None
-        p = b's:%d:"%b";' % (len(kb), kb)
+        # UnicodeEncodeError (lone surrogates) -> careful path
+        p = f's:{len(k) if k.isascii() else len(k.encode("utf-8"))}:"{k}";'
     elif tk is int:
         if not _INT64_MIN <= k <= _INT64_MAX:
             raise _Fallback
-        p = b"i:%d;" % k
+        p = f"i:{k};"
     else:
         raise _Fallback
     if len(_KEY_PIECES) >= 4096:
         _KEY_PIECES.clear()
-    _KEY_PIECES[k] = p
+    if len(p) <= 128:
+        _KEY_PIECES[k] = p
     return p
 
 
-def _fast_dump(v: Any, app: Any, seen: set[int], depth: int) -> None:
-    """Append the serialization of list/dict ``v`` (exact types, never seen before)."""
+def _float_piece(x: float) -> str:
+    """``d:…;`` for a float (``format_float`` inlined for the common values)."""
+    r = repr(x)
+    if "e" in r or "n" in r:  # exponent form, inf, nan
+        return "d:" + format_float(x).decode("ascii") + ";"
+    if r[-2:] == ".0":
+        r = r[:-2]
+    return "d:" + r + ";"
+
+
+def _fast_dump(
+    v: Any, app: Any, seen: set[int], depth: int, exact: bool, chunks: list[str]
+) -> None:
+    """Append the serialization of list/dict ``v`` (exact types, never seen before).
+
+    The pieces are ``str`` (f-strings are the cheapest way to build them) that
+    ``dumps`` joins and encodes once. ``exact=False`` takes every string's length
+    as its UTF-8 length, which is right only if the output is all ASCII (``dumps``
+    checks, and otherwise calls again with ``exact=True``): then non-ASCII ``str``
+    is measured by encoding it (which also rejects lone surrogates). ``bytes`` go
+    in as ``surrogateescape`` text, which the final encode turns back into the same
+    bytes. Each entry is one piece, key and scalar value together
+    (``s:4:"name";s:3:"Ann";``).
+    """
     if depth > _FAST_MAX_DEPTH:
         raise _Fallback
     vid = id(v)
@@ -801,68 +961,85 @@ def _fast_dump(v: Any, app: Any, seen: set[int], depth: int) -> None:
     seen.add(vid)
     if type(v) is dict:
         if not v:
-            app(b"a:0:{}")
+            app("a:0:{}")
             return
-        app(b"a:%d:{" % len(v))
+        app(f"a:{len(v)}:{{")
         kp = _KEY_PIECES.get
         for k, x in v.items():
             p = kp(k)
             if p is None or (type(k) is not str and type(k) is not int):
                 p = _key_piece(k)
-            app(p)
             t = type(x)
             if t is str:
-                b = x.encode("utf-8")  # UnicodeEncodeError -> careful path
-                app(b's:%d:"%b";' % (len(b), b))
+                if not exact or x.isascii():
+                    app(f'{p}s:{len(x)}:"{x}";')
+                else:  # UnicodeEncodeError -> careful path
+                    app(f'{p}s:{len(x.encode("utf-8"))}:"{x}";')
             elif t is int:
                 if -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:
-                    app(b"i:%d;" % x)
+                    app(f"{p}i:{x};")
                 else:
                     raise _Fallback
             elif x is None:
-                app(b"N;")
+                app(p + "N;")
             elif t is bool:
-                app(b"b:1;" if x else b"b:0;")
-            elif t is float:
-                app(b"d:%b;" % format_float(x))
+                app(p + ("b:1;" if x else "b:0;"))
+            elif t is float:  # _float_piece() inlined
+                r = repr(x)
+                if "e" in r or "n" in r:  # exponent form, inf, nan
+                    r = format_float(x).decode("ascii")
+                elif r[-2:] == ".0":
+                    r = r[:-2]
+                app(f"{p}d:{r};")
             elif t is dict or t is list or t is tuple:
-                _fast_dump(x, app, seen, depth + 1)
+                app(p)
+                _fast_dump(x, app, seen, depth + 1, exact, chunks)
+                if not depth and len(app.__self__) > 2048:
+                    # keep few small pieces alive (their memory is reused)
+                    chunks.append("".join(app.__self__))
+                    app.__self__.clear()
             elif t is bytes:
-                app(b's:%d:"%b";' % (len(x), x))
+                app(f'{p}s:{len(x)}:"{x.decode("utf-8", "surrogateescape")}";')
             else:
                 raise _Fallback
-        app(b"}")
+        app("}")
     else:  # list or tuple
         if not v:
-            app(b"a:0:{}")
+            app("a:0:{}")
             return
-        app(b"a:%d:{" % len(v))
-        i = 0
+        app(f"a:{len(v)}:{{")
+        i = -1
         for x in v:
-            app(_IDX[i] if i < 1024 else b"i:%d;" % i)
             i += 1
             t = type(x)
             if t is str:
-                b = x.encode("utf-8")
-                app(b's:%d:"%b";' % (len(b), b))
+                if not exact or x.isascii():
+                    app(f'i:{i};s:{len(x)}:"{x}";')
+                else:
+                    app(f'i:{i};s:{len(x.encode("utf-8"))}:"{x}";')
             elif t is int:
                 if -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:
-                    app(b"i:%d;" % x)
+                    app(f"i:{i};i:{x};")
                 else:
                     raise _Fallback
             elif x is None:
-                app(b"N;")
+                app(f"i:{i};N;")
             elif t is bool:
-                app(b"b:1;" if x else b"b:0;")
+                app(f"i:{i};b:1;" if x else f"i:{i};b:0;")
             elif t is float:
-                app(b"d:%b;" % format_float(x))
+                app(f"i:{i};{_float_piece(x)}")
             elif t is dict or t is list or t is tuple:
-                _fast_dump(x, app, seen, depth + 1)
+                app(f"i:{i};")
+                _fast_dump(x, app, seen, depth + 1, exact, chunks)
+                if not depth and len(app.__self__) > 2048:
+                    # keep few small pieces alive (their memory is reused)
+                    chunks.append("".join(app.__self__))
+                    app.__self__.clear()
             elif t is bytes:
-                app(b's:%d:"%b";' % (len(x), x))
+                app(f'i:{i};s:{len(x)}:"{x.decode("utf-8", "surrogateescape")}";')
             else:
                 raise _Fallback
-        app(b"}")
+        app("}")
 
 
 # One token of common serialize() output per match; anything else (objects,
@@ -880,7 +1057,7 @@ _TOKEN = re.compile(
     rb"|(.+)",  # 9 anything else: rest of the chunk
     re.S,
 )
-_CHUNK = 1 << 16  # tokenise this many input bytes at a time (bounds memory)
+_CHUNK = 1 << 14  # tokenise this many input bytes at a time (bounds memory)
 _KEY_CACHE: dict[bytes, Any] = {}  # raw array key -> str (or int for "5")
 
 
@@ -903,8 +1080,9 @@ def _fast_key(raw: bytes) -> Any:
     return k
 
 
-def _fast_loads(data: bytes, max_depth: int, strict: bool) -> Any:
-    """Decode arrays of scalars; raise _Fallback for anything else."""
+def _fast_loads_bytes(data: bytes, max_depth: int, strict: bool) -> Any:
+    """Decode arrays of scalars from input that is not valid UTF-8 (strings may be
+    binary); raise _Fallback for anything else."""
     n = len(data)
     findall = _TOKEN.findall
     kcache = _KEY_CACHE.get
@@ -1023,4 +1201,179 @@ def _fast_loads(data: bytes, max_depth: int, strict: bool) -> Any:
             if strict and pos < n:
                 raise _Fallback
             return result
+    raise _Fallback
+
+
+# Input that is valid UTF-8 as a whole (nearly everything) is decoded once and
+# tokenised as text: every string token is then valid UTF-8 on its own, so it is
+# the same str the careful parser makes, without a decode per string. One match per
+# array entry: a key (``s:N:"…";`` or ``i:N;``) and its scalar value or the header
+# of a nested array. Declared string lengths are byte lengths: they are checked on
+# the matched text (len() for ASCII, else the UTF-8 length), and any mismatch (such
+# as a string whose text contains '";') sends the input to the careful parser.
+_S_BODY = r'[^"]*(?:"(?!;)[^"]*)*'  # string text up to the first '";'
+_S_VALUE = (
+    r's:([0-9]{1,18}):"(' + _S_BODY + r')";'  # length, text
+    r"|i:(-?[1-9][0-9]{0,17}|0);"  # canonical int, always within int64
+    r"|d:(-?[0-9]+(?:\.[0-9]+)?(?:E[+-][0-9]+)?);"  # finite float as PHP writes it
+    r"|b:([01]);"
+    r"|a:([0-9]{1,18}):\{"  # element count
+    r"|N;"
+)
+_T_VALUE = re.compile(_S_VALUE)
+_T_ENTRY = re.compile(
+    # key token without its ';': s:N:"…" or i:N
+    r'(s:[0-9]{1,18}:"' + _S_BODY + r'"|i:(?:-?[1-9][0-9]{0,17}|0));'
+    r"(?:" + _S_VALUE + r")"
+    r"|(\}+)"  # closing braces
+    r"|(.+)",  # anything else: rest of the chunk
+    re.S,
+)
+# key token -> key (str, or int for i:N and canonical numeric strings); only
+# short tokens are kept, and the cache is emptied when full
+_KEY_TOKENS: dict[str, Any] = {}
+_LENGTHS = tuple(str(i) for i in range(4096))  # declared lengths, as matched
+
+
+def _key_token(kt: str) -> Any:
+    """The array key of the token ``kt`` (``s:4:"name"`` or ``i:5``), or _Fallback."""
+    if kt[0] == "i":
+        k: Any = int(kt[2:])
+    else:
+        colon = kt.index(":", 2)
+        ln = int(kt[2:colon])
+        k = kt[colon + 2 : -1]
+        if len(k) != ln or not k.isascii():
+            if len(k.encode("utf-8")) != ln:
+                raise _Fallback
+        if k[:1] in _NUM_START and _CANONICAL_INT.match(k):
+            iv = int(k)
+            if _INT64_MIN <= iv <= _INT64_MAX:
+                k = iv  # s:1:"5" as an array key is the int 5
+    if len(kt) <= 64:
+        if len(_KEY_TOKENS) >= 4096:
+            _KEY_TOKENS.clear()
+        _KEY_TOKENS[kt] = k
+    return k
+
+
+def _fast_loads(data: bytes, max_depth: int, strict: bool) -> Any:
+    """Decode arrays of scalars; raise _Fallback for anything else."""
+    if data.isascii():
+        return _fast_loads_text(data.decode("ascii"), False, max_depth, strict)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _fast_loads_bytes(data, max_depth, strict)
+    return _fast_loads_text(text, True, max_depth, strict)
+
+
+def _fast_loads_text(text: str, na: bool, max_depth: int, strict: bool) -> Any:
+    """``_fast_loads`` on the decoded input; ``na``: it has non-ASCII characters."""
+    m = _T_VALUE.match(text)
+    if m is None:
+        raise _Fallback
+    sl, sb, iv, dd, bb, ac = m.groups()
+    v: Any
+    if ac is None:  # a scalar at the top
+        if sl is not None:
+            if len(sb) != int(sl) or na and not sb.isascii():
+                if len(sb.encode("utf-8")) != int(sl):
+                    raise _Fallback
+            v = sb
+        elif iv is not None:
+            v = int(iv)
+        elif dd is not None:
+            v = float(dd)
+        elif bb is not None:
+            v = bb == "1"
+        else:
+            v = None
+        if strict and m.end() != len(text):
+            raise _Fallback
+        return v
+    n = len(text)
+    findall = _T_ENTRY.findall
+    kget = _KEY_TOKENS.get
+    lens = _LENGTHS
+    # saved (container, declared count, is_list, key) of the enclosing arrays; the
+    # bottom entry (None, ...) stands for "top level"
+    stack: list[tuple[Any, int, bool, Any]] = [(None, 0, True, None)]
+    push = stack.append
+    pop = stack.pop
+    cont: Any = []  # the array being filled (list or dict)
+    count = int(ac)  # its declared element count, checked when it closes
+    is_list = True
+    k: Any
+    pos = m.end()
+    size = _CHUNK
+    while pos < n:
+        start = pos
+        end = min(n, pos + size)
+        pos = end
+        size = _CHUNK
+        it = iter(findall(text, start, end))
+        for kt, sl, sb, iv, dd, bb, ac, cl, junk in it:
+            if kt:
+                # ---- one entry: key and value ----
+                k = kget(kt)
+                if k is None:
+                    k = _key_token(kt)
+                if is_list and (type(k) is not int or k != len(cont)):
+                    # keys are not 0..n-1 in order: this PHP array is a dict
+                    cont = dict(enumerate(cont))
+                    is_list = False
+                if sl:
+                    # the declared length is the UTF-8 length (a mismatch: the text
+                    # holds '";', or the input is malformed)
+                    if len(sb) > 4095 or lens[len(sb)] != sl or na and not sb.isascii():
+                        if len(sb.encode("utf-8")) != int(sl):
+                            raise _Fallback
+                    v = sb
+                elif iv:
+                    v = int(iv)
+                elif ac:
+                    if max_depth and len(stack) >= max_depth:
+                        raise _Fallback
+                    push((cont, count, is_list, k))
+                    cont = []
+                    count = int(ac)
+                    is_list = True
+                    continue
+                elif dd:
+                    v = float(dd)
+                elif bb:
+                    v = bb == "1"
+                else:
+                    v = None
+                if is_list:
+                    cont.append(v)
+                else:
+                    cont[k] = v
+            elif cl:
+                # close len(cl) arrays; each must hold its declared count (with
+                # repeated keys it holds fewer: the careful parser decides)
+                left = len(cl)
+                while left:
+                    if len(cont) != count:
+                        raise _Fallback
+                    v = cont
+                    cont, count, is_list, k = pop()
+                    left -= 1
+                    if cont is None:
+                        if strict and (left or pos < n or next(it, None) is not None):
+                            raise _Fallback
+                        return v
+                    if is_list:
+                        cont.append(v)
+                    else:
+                        cont[k] = v
+            elif junk and end < n:
+                # probably an entry cut by the chunk end: tokenise again from it
+                pos = end - len(junk)
+                if pos == start:  # an entry longer than the chunk
+                    size = 2 * (end - start)
+                break
+            else:
+                raise _Fallback
     raise _Fallback

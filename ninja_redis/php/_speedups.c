@@ -2148,6 +2148,346 @@ sp_dumps_json_escaped(PyObject *self, PyObject *value)
 }
 
 /* --------------------------------------------------------------------------- */
+/* build_payload_rows: queue payloads of PhpJob template rows (see _pure)      */
+
+static PyObject *T_RowPlain[8];
+
+static int
+row_plain(PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    for (int i = 0; i < 8; i++)
+        if ((PyObject *)t == T_RowPlain[i])
+            return 1;
+    return 0;
+}
+
+/* Does s[0:len] contain "r:", "R:" or "\r:"?  (After JSON escaping, exactly the
+ * serialized values whose escaped form contains "r:" or "R:", as _pure checks.) */
+static int
+has_ref_marker(const unsigned char *s, Py_ssize_t len)
+{
+    for (Py_ssize_t i = 0; i + 1 < len; i++)
+        if (s[i + 1] == ':' && (s[i] == 'r' || s[i] == 'R' || s[i] == '\r'))
+            return 1;
+    return 0;
+}
+
+/* JSON-escaped size of s[0:len] (as sp_dumps_json_escaped), or -1 if not UTF-8 */
+static Py_ssize_t
+json_escaped_size(const unsigned char *s, Py_ssize_t len)
+{
+    const unsigned char *end = s + len;
+    Py_ssize_t size = len;
+    for (const unsigned char *p = s; p < end;) {
+        unsigned char c = *p;
+        if (c < 0x80) {
+            size += json_esc_len[c] - 1;
+            p++;
+            continue;
+        }
+        Py_ssize_t k = utf8_seq(p, end);
+        if (k == 0)
+            return -1;
+        if (k == 3 && c == 0xE2 && p[1] == 0x80 && (p[2] | 1) == 0xA9)
+            size += 3;
+        p += k;
+    }
+    return size;
+}
+
+/* writes the escaped form of valid UTF-8 s[0:len]; returns the end. Runs of bytes
+ * that stay as they are are copied in one go. */
+static unsigned char *
+json_escape_into(unsigned char *o, const unsigned char *s, Py_ssize_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *end = s + len;
+    const unsigned char *p = s;
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && (*p >= 0x80 ? *p != 0xE2 : json_esc_len[*p] == 1))
+            p++;
+        if (p > run) {
+            memcpy(o, run, (size_t)(p - run));
+            o += p - run;
+            continue;
+        }
+        unsigned char c = *p;
+        if (c == 0xE2) {
+            if (end - p >= 3 && p[1] == 0x80 && (p[2] | 1) == 0xA9) {
+                memcpy(o, p[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+                o += 6;
+                p += 3;
+            }
+            else
+                *o++ = *p++;
+            continue;
+        }
+        p++;
+        if (json_esc_len[c] == 2) {
+            *o++ = '\\';
+            switch (c) {
+            case '\b': *o++ = 'b'; break;
+            case '\t': *o++ = 't'; break;
+            case '\n': *o++ = 'n'; break;
+            case '\f': *o++ = 'f'; break;
+            case '\r': *o++ = 'r'; break;
+            default: *o++ = c; /* " \ / */
+            }
+        }
+        else {
+            memcpy(o, "\\u00", 4);
+            o[4] = (unsigned char)hex[c >> 4];
+            o[5] = (unsigned char)hex[c & 15];
+            o += 6;
+        }
+    }
+    return o;
+}
+
+/* version-4 UUID text (36 bytes) of 16 random bytes, like _pure._uuid4_text */
+static void
+uuid4_into(unsigned char *o, const unsigned char *r)
+{
+    static const char hex[] = "0123456789abcdef";
+    char h[32];
+    for (int i = 0; i < 16; i++) {
+        h[2 * i] = hex[r[i] >> 4];
+        h[2 * i + 1] = hex[r[i] & 15];
+    }
+    h[12] = '4';
+    h[16] = "89ab"[(r[8] >> 4) & 3];
+    memcpy(o, h, 8);
+    o[8] = '-';
+    memcpy(o + 9, h + 8, 4);
+    o[13] = '-';
+    memcpy(o + 14, h + 12, 4);
+    o[18] = '-';
+    memcpy(o + 19, h + 16, 4);
+    o[23] = '-';
+    memcpy(o + 24, h + 20, 12);
+}
+
+/* One row: its payload, Py_None for the per-job path, NULL on error. */
+static PyObject *
+build_one_row(PyObject *row, PyObject *const *piece, long long count, PyObject *spec,
+              PyObject *names, const unsigned char *uuid_r, const char *id,
+              int omit, PyObject *convert, PyObject *identical, PyObject *prop_type,
+              PyObject *no_default)
+{
+    if (!PyDict_CheckExact(row))
+        Py_RETURN_NONE;
+    {
+        PyObject *k;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(row, &pos, &k, NULL)) {
+            int in = PySet_Contains(names, k);
+            if (in < 0)
+                return NULL;
+            if (!in)
+                Py_RETURN_NONE;
+        }
+    }
+    PyObject *own = PyDict_New();
+    if (own == NULL)
+        return NULL;
+    Py_ssize_t ns = PyTuple_GET_SIZE(spec);
+    for (Py_ssize_t j = 0; j < ns; j++) {
+        PyObject *item = PyTuple_GET_ITEM(spec, j);
+        PyObject *name = PyTuple_GET_ITEM(item, 0), *raw = PyTuple_GET_ITEM(item, 1);
+        PyObject *dflt = PyTuple_GET_ITEM(item, 2), *value = PyTuple_GET_ITEM(item, 3);
+        PyObject *got = PyDict_GetItemWithError(row, name); /* borrowed */
+        if (got != NULL) {
+            int is_prop = PyObject_IsInstance(got, prop_type);
+            if (is_prop < 0)
+                goto fail;
+            if (is_prop) {
+                Py_DECREF(own);
+                Py_RETURN_NONE;
+            }
+            value = got;
+        }
+        else if (PyErr_Occurred())
+            goto fail;
+        if (omit && dflt != no_default) {
+            PyObject *r = PyObject_CallFunctionObjArgs(identical, value, dflt, NULL);
+            if (r == NULL)
+                goto fail;
+            int same = PyObject_IsTrue(r);
+            Py_DECREF(r);
+            if (same < 0)
+                goto fail;
+            if (same)
+                continue;
+        }
+        int rc;
+        if (row_plain(value))
+            rc = PyDict_SetItem(own, raw, value);
+        else {
+            PyObject *conv = PyObject_CallOneArg(convert, value);
+            if (conv == NULL)
+                goto fail;
+            rc = PyDict_SetItem(own, raw, conv);
+            Py_DECREF(conv);
+        }
+        if (rc < 0)
+            goto fail;
+    }
+    PyObject *blob = sp_dumps(NULL, own);
+    Py_DECREF(own);
+    own = NULL;
+    if (blob == NULL) {
+        if (PyErr_ExceptionMatches(E_Serialize)) {
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
+        return NULL;
+    }
+    const unsigned char *s = (const unsigned char *)PyBytes_AS_STRING(blob);
+    Py_ssize_t len = PyBytes_GET_SIZE(blob);
+    /* a:N:{...} */
+    Py_ssize_t brace = 2;
+    long long n_items = 0;
+    while (brace < len && s[brace] >= '0' && s[brace] <= '9')
+        n_items = n_items * 10 + (s[brace++] - '0');
+    if (len < 6 || s[0] != 'a' || s[1] != ':' || brace + 1 >= len || s[brace] != ':' ||
+        s[brace + 1] != '{' || s[len - 1] != '}') {
+        Py_DECREF(blob);
+        PyErr_SetString(PyExc_RuntimeError, "build_payload_rows: unexpected dumps()");
+        return NULL;
+    }
+    brace += 1;
+    const unsigned char *inner = s + brace + 1;
+    Py_ssize_t inner_len = len - brace - 2;
+    Py_ssize_t esc = json_escaped_size(inner, inner_len);
+    if (esc < 0 || has_ref_marker(s, len)) {
+        Py_DECREF(blob);
+        Py_RETURN_NONE;
+    }
+    char num[24];
+    int num_len = snprintf(num, sizeof num, "%lld", count + n_items);
+    Py_ssize_t total = PyBytes_GET_SIZE(piece[0]) + 36 + PyBytes_GET_SIZE(piece[1]) +
+                       num_len + PyBytes_GET_SIZE(piece[2]) + esc +
+                       PyBytes_GET_SIZE(piece[3]) + 32 + PyBytes_GET_SIZE(piece[4]);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL) {
+        Py_DECREF(blob);
+        return NULL;
+    }
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
+#define PUT_PIECE(k)                                                         \
+    do {                                                                     \
+        memcpy(o, PyBytes_AS_STRING(piece[k]), (size_t)PyBytes_GET_SIZE(piece[k])); \
+        o += PyBytes_GET_SIZE(piece[k]);                                     \
+    } while (0)
+    PUT_PIECE(0);
+    uuid4_into(o, uuid_r);
+    o += 36;
+    PUT_PIECE(1);
+    memcpy(o, num, (size_t)num_len);
+    o += num_len;
+    PUT_PIECE(2);
+    o = json_escape_into(o, inner, inner_len);
+    PUT_PIECE(3);
+    memcpy(o, id, 32);
+    o += 32;
+    PUT_PIECE(4);
+#undef PUT_PIECE
+    Py_DECREF(blob);
+    return out;
+fail:
+    Py_XDECREF(own);
+    return NULL;
+}
+
+static PyObject *
+sp_build_payload_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 12) {
+        PyErr_SetString(PyExc_TypeError, "build_payload_rows() takes 12 arguments");
+        return NULL;
+    }
+    PyObject *pieces = args[0], *spec = args[2], *names = args[3], *rows = args[4];
+    PyObject *uuid_random = args[5], *ids = args[6];
+    PyObject *convert = args[8], *identical = args[9], *prop_type = args[10];
+    PyObject *no_default = args[11];
+    if (!PyTuple_Check(pieces) || PyTuple_GET_SIZE(pieces) != 5) {
+        PyErr_SetString(PyExc_TypeError, "build_payload_rows: pieces: 5 bytes");
+        return NULL;
+    }
+    for (int k = 0; k < 5; k++)
+        if (!PyBytes_Check(PyTuple_GET_ITEM(pieces, k))) {
+            PyErr_SetString(PyExc_TypeError, "build_payload_rows: pieces: 5 bytes");
+            return NULL;
+        }
+    long long count = PyLong_AsLongLong(args[1]);
+    if (count == -1 && PyErr_Occurred())
+        return NULL;
+    if (!PyTuple_Check(spec)) {
+        PyErr_SetString(PyExc_TypeError, "build_payload_rows: spec: a tuple");
+        return NULL;
+    }
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(spec); j++) {
+        PyObject *it = PyTuple_GET_ITEM(spec, j);
+        if (!PyTuple_Check(it) || PyTuple_GET_SIZE(it) != 4) {
+            PyErr_SetString(PyExc_TypeError,
+                            "build_payload_rows: spec: (name, raw, default, value)");
+            return NULL;
+        }
+    }
+    if (!PyAnySet_Check(names)) {
+        PyErr_SetString(PyExc_TypeError, "build_payload_rows: names: a frozenset");
+        return NULL;
+    }
+    if (!PyList_Check(rows) || !PyBytes_Check(uuid_random) || !PyBytes_Check(ids)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "build_payload_rows: rows: a list, uuid_random/ids: bytes");
+        return NULL;
+    }
+    int omit = PyObject_IsTrue(args[7]);
+    if (omit < 0)
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(rows);
+    if (PyBytes_GET_SIZE(uuid_random) != 16 * n || PyBytes_GET_SIZE(ids) != 32 * n) {
+        PyErr_SetString(PyExc_ValueError,
+                        "build_payload_rows: 16 random bytes and 32 id bytes per row");
+        return NULL;
+    }
+    PyObject *piece[5];
+    for (int k = 0; k < 5; k++)
+        piece[k] = PyTuple_GET_ITEM(pieces, k);
+    Py_INCREF(rows);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) {
+        Py_DECREF(rows);
+        return NULL;
+    }
+    const unsigned char *ur = (const unsigned char *)PyBytes_AS_STRING(uuid_random);
+    const char *idp = PyBytes_AS_STRING(ids);
+    for (Py_ssize_t i = 0; i < n && i < PyList_GET_SIZE(rows); i++) {
+        PyObject *row = Py_NewRef(PyList_GET_ITEM(rows, i));
+        PyObject *p = build_one_row(row, piece, count, spec, names, ur + 16 * i,
+                                    idp + 32 * i, omit, convert, identical, prop_type,
+                                    no_default);
+        Py_DECREF(row);
+        if (p == NULL) {
+            Py_DECREF(out);
+            Py_DECREF(rows);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, p);
+    }
+    Py_DECREF(rows);
+    if (PyList_GET_SIZE(rows) != n) {
+        Py_DECREF(out);
+        PyErr_SetString(PyExc_RuntimeError, "build_payload_rows: rows changed size");
+        return NULL;
+    }
+    return out;
+}
+
+/* --------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
     {"dumps", (PyCFunction)sp_dumps, METH_O,
@@ -2159,6 +2499,11 @@ static PyMethodDef methods[] = {
      "dumps_json_escaped(value) -> bytes\n\n"
      "dumps(value) escaped as the inside of a JSON string, the way PHP's\n"
      "json_encode(JSON_UNESCAPED_UNICODE) escapes it (C accelerator)."},
+    {"build_payload_rows", (PyCFunction)(void (*)(void))sp_build_payload_rows,
+     METH_FASTCALL,
+     "build_payload_rows(pieces, count, spec, names, rows, uuid_random, ids,\n"
+     "                   omit_defaults, convert, identical, prop_type, no_default)\n\n"
+     "Queue payloads of PhpJob template rows (C accelerator; see _pure)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2208,5 +2553,14 @@ PyInit__speedups(void)
     if (!S_class_name || !S_properties || !S_case || !S_data || !S_value)
         return NULL;
     init_json_esc();
+    {
+        /* exact value types build_payload_rows passes to dumps() unconverted */
+        PyObject *plain[8] = {(PyObject *)&PyUnicode_Type, (PyObject *)&PyLong_Type,
+                              (PyObject *)&PyFloat_Type, (PyObject *)&PyBool_Type,
+                              (PyObject *)Py_TYPE(Py_None), T_PhpEnum,
+                              (PyObject *)&PyList_Type, (PyObject *)&PyDict_Type};
+        for (int i = 0; i < 8; i++)
+            T_RowPlain[i] = plain[i];
+    }
     return PyModule_Create(&moddef);
 }

@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from redis.exceptions import ResponseError
+
+from ninja_redis import _scripts
 from ninja_redis._sync.app import Laravel
 from ninja_redis.payloads import PhpJob, private, protected
 
@@ -90,3 +94,59 @@ def test_bulk_without_a_wire(
         assert [
             json.loads(p)["id"] for p in q.redis.lrange(q.keys().ready, 0, -1)
         ] == ids
+
+
+def test_bulk_leaves_the_data_of_the_push_script(
+    redis_url: str, prefix: str
+) -> None:
+    """MULTI/RPUSH/EXEC batches = Laravel's push script run once per payload."""
+    with Laravel.from_url(
+        redis_url, laravel_version="12.67", redis_prefix=prefix, app_key=APP_KEY
+    ) as app:
+        q = app.queue
+        q.bulk(_template().many(_rows(2345)), "bulk")
+        payloads = q.redis.lrange(q.keys("bulk").ready, 0, -1)
+        assert len(payloads) == 2345
+        push = q.redis.register_script(_scripts.load("queue_push"))
+        one = q.keys("one")
+        for p in payloads:
+            push(keys=[one.ready, one.notify], args=[p])
+        for name in ("ready", "notify"):
+            a, b = getattr(q.keys("bulk"), name), getattr(one, name)
+            assert q.redis.type(a) == q.redis.type(b) == b"list"
+            assert q.redis.lrange(a, 0, -1) == q.redis.lrange(b, 0, -1)
+        assert q.redis.lrange(one.notify, 0, 2) == [b"1", b"1", b"1"]
+        delayed = [PhpJob("App\\Jobs\\Later", {"i": i}, delay=60) for i in range(1500)]
+        q.bulk(delayed, "bulk")
+        assert q.redis.zcard(q.keys("bulk").delayed) == 1500
+
+
+def test_bulk_raises_redis_errors(redis_url: str, prefix: str) -> None:
+    with Laravel.from_url(
+        redis_url, laravel_version="12.67", redis_prefix=prefix, app_key=APP_KEY
+    ) as app:
+        q = app.queue
+        q.redis.set(q.keys("bad").ready, "not a list")
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            q.bulk(_template().many(_rows(1500)), "bad")
+        # the connection is usable afterwards
+        q.bulk(_template().many(_rows(3)), "good")
+        assert q.pending_size("good") == 3
+
+
+def test_bulk_after_a_redis_restart(
+    redis_server_factory: Any, prefix: str
+) -> None:
+    """The pooled connection is stale after a restart: the first batch is re-sent
+    on a fresh connection (no EXEC reached Redis), each job pushed once."""
+    server = redis_server_factory()
+    with Laravel.from_url(
+        server.url, laravel_version="12.67", redis_prefix=prefix, app_key=APP_KEY
+    ) as app:
+        q = app.queue
+        q.bulk(_template().many(_rows(10)))
+        server.restart()  # no persistence: the 10 jobs are gone
+        ids = q.bulk(_template().many(_rows(2500)))
+        assert len(set(ids)) == 2500
+        assert q.pending_size() == 2500
+        assert q.redis.llen(q.keys().notify) == 2500

@@ -186,21 +186,51 @@ def _general(builder: PayloadBuilder, job: PhpJob, **kw: Any) -> bytes | str:
         return f"error: {exc}"
 
 
+ROWS_IMPLS = [pytest.param(_pure.build_payload_rows, id="python")]
+if _speedups is not None:
+    ROWS_IMPLS.append(pytest.param(_speedups.build_payload_rows, id="c"))
+
+
+def _spy_rows(impl: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Use ``impl`` as the rows loop; returns a list that gets, per call, how many
+    rows the loop itself built (not left to the per-job path)."""
+    took: list[int] = []
+
+    def spy(*args: Any) -> list[bytes | None]:
+        out: list[bytes | None] = impl(*args)
+        took.append(sum(p is not None for p in out))
+        return out
+
+    monkeypatch.setattr(payloads, "_build_payload_rows", spy)
+    return took
+
+
+def _uuid_random(n: int) -> bytes:
+    return bytes((7 * i + 13) % 256 for i in range(16 * n))
+
+
+@pytest.mark.parametrize("rows_impl", ROWS_IMPLS)
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("version", VERSIONS)
 def test_fast_rows_equal_general_path(
-    impl: Any, version: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+    impl: Any,
+    rows_impl: Any,
+    version: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(payloads, "_dumps_json_escaped", impl)
+    took = _spy_rows(rows_impl, monkeypatch)
     builder = PayloadBuilder(version)
     template = _template()
     rows = [r for r in _rows() if "meta" not in r or r["meta"] != b"\xff"]
     jobs = template.many(rows)
     assert isinstance(jobs, PhpJobs) and len(jobs) == len(rows)
-    uuids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(len(rows))]
+    random = _uuid_random(len(rows))
+    uuids = [payloads._uuid4_of(random[16 * i : 16 * i + 16]) for i in range(len(rows))]
     ids = [f"Id{i:030d}" for i in range(len(rows))]
-    fast = builder._fast_rows(template, rows, uuids, ids, 1767225600)
+    fast = builder._fast_rows(template, rows, random, ids, 1767225600)
     assert fast is not None
+    assert took and took[0] >= 40  # the rows loop really built the compared rows
     for i, payload in enumerate(fast):
         general = _general(
             builder, jobs[i], uuid=uuids[i], id=ids[i], created_at=1767225600
@@ -234,7 +264,7 @@ def test_invalid_utf8_row_raises_like_push() -> None:
     builder = PayloadBuilder((12, 67))
     template = _template()
     with pytest.raises(SerializeError):
-        builder._fast_rows(template, [{"meta": b"\xff"}], ["u"], ["i"], 0)
+        builder._fast_rows(template, [{"meta": b"\xff"}], bytes(16), ["i" * 32], 0)
 
 
 def test_many_keeps_visibility_and_template() -> None:
@@ -247,4 +277,137 @@ def test_many_keeps_visibility_and_template() -> None:
     assert [j.properties["id"] for j in template.many([{"id": 1}, {"id": 2}])[:]] == [
         1,
         2,
+    ]
+
+
+# ------------------------------------------------- build_payload_rows: C = Python
+
+_NAMES = ["a", "b/c", "é", "\0*\0p"]
+
+
+class _Odd:
+    """A value the rows loop hands to ``convert``."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+def _convert(value: Any) -> Any:
+    if isinstance(value, _Odd):
+        return PhpObject("App\\Odd", {"n": value.n})
+    return value
+
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+    | st.sampled_from([TRICKY, "r:", "R:", "\r:", "\u2028x", b"\xff", b"ok/"])
+    | st.builds(PhpEnum, st.sampled_from(["App\\E"]), st.sampled_from(["A", "B"]))
+    | st.builds(_Odd, st.integers(0, 3))
+    | st.builds(Prop, st.integers(0, 3))
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3) | st.integers(-2, 2), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_rows_st = st.lists(
+    st.dictionaries(st.sampled_from([*_NAMES, "new"]), _values, max_size=4)
+    | st.just([1, 2]),
+    max_size=6,
+)
+
+
+@pytest.mark.skipif(_speedups is None, reason="C accelerator not built")
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=_rows_st,
+    defaults=st.lists(_scalars | st.just(payloads.NO_DEFAULT), min_size=4, max_size=4),
+    values=st.lists(_values, min_size=4, max_size=4),
+    omit=st.booleans(),
+    count=st.integers(0, 20),
+    pieces=st.tuples(*[st.binary(max_size=8)] * 5),
+    seed=st.binary(min_size=16, max_size=16),
+)
+def test_build_payload_rows_c_equals_python(
+    rows: list[Any],
+    defaults: list[Any],
+    values: list[Any],
+    omit: bool,
+    count: int,
+    pieces: tuple[bytes, bytes, bytes, bytes, bytes],
+    seed: bytes,
+) -> None:
+    n = len(rows)
+    spec = tuple(
+        (name, name.upper(), d, v)
+        for name, d, v in zip(_NAMES, defaults, values, strict=True)
+    )
+    args = (
+        pieces,
+        count,
+        spec,
+        frozenset(_NAMES),
+        rows,
+        (seed * n),
+        b"".join(b"%032d" % i for i in range(n)),
+        omit,
+        _convert,
+        payloads._php_identical,
+        Prop,
+        payloads.NO_DEFAULT,
+    )
+    assert _speedups.build_payload_rows(*args) == _pure.build_payload_rows(*args)
+
+
+@pytest.mark.parametrize("rows_impl", ROWS_IMPLS)
+def test_build_payload_rows_layout_and_uuid(rows_impl: Any) -> None:
+    import uuid as uuid_mod
+
+    random = bytes(range(256))[:32]
+    out = rows_impl(
+        (b"<", b"|", b"#", b"~", b">"),
+        3,
+        (("x", "\0*\0x", payloads.NO_DEFAULT, 1), ("y", "y", None, None)),
+        frozenset({"x", "y"}),
+        [{"x": "a/b"}, {"y": 2}],
+        random,
+        b"A" * 32 + b"B" * 32,
+        False,
+        _convert,
+        payloads._php_identical,
+        Prop,
+        payloads.NO_DEFAULT,
+    )
+    u0 = payloads._uuid4_of(random[:16])
+    assert uuid_mod.UUID(u0).version == 4 and u0[19] in "89ab"
+    assert out[0] == (
+        b"<"
+        + u0.encode()
+        + b"|5#"
+        + b's:4:\\"\\u0000*\\u0000x\\";s:3:\\"a\\/b\\";s:1:\\"y\\";N;~'
+        + b"A" * 32
+        + b">"
+    )
+    assert out[1] is not None and out[1].endswith(b"B" * 32 + b">")
+    with pytest.raises(ValueError):
+        rows_impl(
+            *(
+                [(b"",) * 5, 0, (), frozenset(), [{}], b"", b"", False]
+                + [_convert, payloads._php_identical, Prop, None]
+            )
+        )
+
+
+def test_uuid4_of_has_the_form_of_uuid4s(monkeypatch: pytest.MonkeyPatch) -> None:
+    random = bytes((31 * i + 5) % 256 for i in range(16 * 50))
+    monkeypatch.setattr(payloads.os, "urandom", lambda k: random[:k])
+    assert payloads._uuid4s(50) == [
+        payloads._uuid4_of(random[16 * i : 16 * i + 16]) for i in range(50)
     ]

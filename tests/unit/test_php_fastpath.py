@@ -126,3 +126,115 @@ def test_chunk_boundaries(pad: int) -> None:
     assert _pure._fast_loads(data, 4096, True) == _careful_loads(data)
     big = _pure._dumps_careful(["y" * (3 * _pure._CHUNK + pad), {"k": 1}])
     assert _pure._fast_loads(big, 4096, True) == _careful_loads(big)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # the text of a string or key holds '";' (the match stops early: lengths)
+        b'a:1:{s:3:"a";";s:4:"b";c";}',
+        b'a:2:{i:0;s:4:"x";y";i:1;s:2:"";";}',
+        # declared lengths off by one, leading zeros, multibyte text
+        b'a:1:{s:1:"k";s:2:"abc";}',
+        b'a:1:{s:1:"k";s:03:"abc";}',
+        b'a:1:{s:03:"key";s:1:"v";}',
+        'a:2:{s:2:"é";s:2:"é";s:1:"k";s:1:"é";}'.encode(),
+        'a:1:{s:4:"\U0001f600";s:8:"\U0001f600\U0001f600";}'.encode(),
+        # keys: numeric strings, non-canonical ones, out of range, empty
+        b'a:4:{s:1:"5";i:1;s:2:"05";i:2;s:2:"-0";i:3;s:0:"";i:4;}',
+        b'a:2:{s:19:"9223372036854775807";N;s:19:"9223372036854775808";N;}',
+        b"a:2:{i:0;i:1;i:0;i:2;}",  # a repeated key: fewer entries than declared
+        b"a:2:{i:1;b:1;i:0;b:0;}",
+        # element counts: too many, too few, nested closes in one run
+        b"a:1:{i:0;N;i:1;N;}",
+        b"a:3:{i:0;N;i:1;N;}",
+        b"a:1:{i:0;a:1:{i:0;a:0:{}}}",
+        b"a:1:{i:0;a:1:{i:0;a:0:{}}}}",
+        b"a:1:{i:0;a:1:{i:0;a:0:{}}}i:1;",
+        b"a:1:{i:0;a:1:{i:0;a:0:{}}",
+        # scalars at the top, with and without trailing bytes
+        b's:3:"a";";',
+        b"d:-1.5E-7;",
+        b"i:-0;",
+        b"b:1;x",
+        # not valid UTF-8: the bytes tokenizer
+        b'a:2:{s:1:"\xff";s:2:"\xfe\xff";s:1:"k";s:2:"\xc3\xa9";}',
+    ],
+)
+@pytest.mark.parametrize("strict", [False, True])
+def test_edge_cases_agree(data: bytes, strict: bool) -> None:
+    _same(data, strict)
+    assert _outcome(lambda: _pure.loads(data, strict=strict)) == _outcome(
+        lambda: _reference_loads(data, strict)
+    )
+
+
+def _reference_loads(data: bytes, strict: bool) -> Any:
+    """``_pure.loads`` without its fast path."""
+    try:
+        value, end = _pure._decode(data, None, 4096, None)
+    except _pure._NeedRefs as need:
+        value, end = _pure._decode(data, None, 4096, need.slots)
+    if strict and end != len(data):
+        raise _pure._err("unexpected data after the serialized value", data, end)
+    return value
+
+
+def _outcome(fn: Any) -> Any:
+    try:
+        return ("ok", repr(fn()))
+    except UnserializeError as exc:
+        return ("error", exc.reason, exc.offset)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"html": '<a href="/x">go</a>', "json": '{"a": "b"}', "q": '"', "e": ""},
+        {"name": "Zoë", "emoji": "\U0001f600", "cjk": "日本語", "k\u00e9y": 1},
+        ["x" * 4095, "y" * 4096, "z" * 70_000, {"k": "é" * 3000}],
+        {"f": [0.1, 1.0, -0.0, 1e16, 1e17, 1.5e-7, 123456.789]},
+        [b"\xff\xfe", b"ascii", {"b": b"\xc3\xa9\xff"}],
+    ],
+)
+def test_fast_paths_take_common_data(value: Any) -> None:
+    # quotes, non-ASCII text, long strings and binary strings stay on the fast
+    # paths (no silent fall back to the slow careful code), with the same bytes
+    data = _pure._dumps_careful(value)
+    out: list[str] = []
+    chunks: list[str] = []
+    _pure._fast_dump(value, out.append, set(), 0, True, chunks)
+    text = "".join(chunks) + "".join(out)
+    assert text.encode("utf-8", "surrogateescape") == data
+    assert _pure.dumps(value) == data
+    fast = _pure._fast_loads(data, 4096, True)
+    assert repr(fast) == repr(_careful_loads(data, True))
+
+
+def test_dumps_lone_surrogates_and_bytes_keys_use_the_careful_path() -> None:
+    from ninja_redis.exceptions import SerializeError
+
+    with pytest.raises(SerializeError):
+        _pure.dumps({"k": "\udcff"})
+    with pytest.raises(SerializeError):
+        _pure.dumps(["\ud800"])
+    with pytest.raises(SerializeError):
+        _pure.dumps({"\udcff": 1})
+    assert _pure.dumps({b"\xff": 1, "5": 2}) == b'a:2:{s:1:"\xff";i:1;i:5;i:2;}'
+
+
+@pytest.mark.parametrize("text", ["ascii", "Zoë", "\U0001f600"])
+def test_dumps_large_values_agree(text: str) -> None:
+    # big arrays are joined in chunks (after each element of the top array) and,
+    # when not all ASCII, serialized a second time with exact UTF-8 lengths
+    records = [
+        {"i": i, "t": f"{text} {i}", "b": b"\xff" if i == 2999 else b"x", "l": [i]}
+        for i in range(3000)
+    ]
+    for value in (records, {"rows": records, "n": 1}, dict(enumerate(records))):
+        assert _pure.dumps(value) == _pure._dumps_careful(value)
+        assert _pure.loads(_pure.dumps(value)) == (
+            records
+            if value is records
+            else _pure._decode(_pure._dumps_careful(value), None, 4096, None)[0]
+        )
