@@ -384,9 +384,10 @@ class AsyncQueue:
         """Push many jobs in one round trip; returns their ids in order.
 
         Same rules per job as :meth:`push`, and the same payload bytes. The jobs of
-        each queue are sent through one script call per 1,000 jobs (ready ones
-        ``RPUSH``ed in order with one ``:notify`` entry each, delayed ones
-        ``ZADD``ed), all in one pipeline. ``ShouldBeUnique`` jobs take their locks
+        each queue are sent 1,000 at a time (ready ones ``RPUSH``ed in order with
+        one ``:notify`` entry each, delayed ones ``ZADD``ed), each batch atomic
+        (``MULTI``/``EXEC``, or the ``queue_push_bulk`` script on a cluster), all
+        in one pipeline. ``ShouldBeUnique`` jobs take their locks
         first (one more round trip) and are skipped (``None``) when a lock is taken.
         """
         if isinstance(jobs, PhpJobs):

@@ -1,5 +1,8 @@
 -- Bulk push (ninja_redis): Laravel's push script (and ZADD of its later) applied to
--- many payloads at once, with the same effect as one push per payload.
+-- many payloads at once, with the same effect as one push per payload. Used on
+-- cluster clients; on a standalone server queue.bulk sends MULTI / RPUSH / RPUSH /
+-- EXEC instead (same data, several times less Redis time than copying the payloads
+-- through Lua).
 -- KEYS[1] the ready list, KEYS[2] its notify list, KEYS[3] the delayed zset;
 -- ARGV[1] = n, the number of ready payloads; ARGV[2 .. n+1] the ready payloads, in
 -- order; then pairs availableAt, payload for delayed jobs.
