@@ -1293,7 +1293,7 @@ def _fast_loads_text(text: str, na: bool, max_depth: int, strict: bool) -> Any:
             raise _Fallback
         return v
     n = len(text)
-    split = _T_ENTRY.split
+    findall = _T_ENTRY.findall
     kget = _KEY_TOKENS.get
     lens = _LENGTHS
     # saved (container, declared count, is_list, key) of the enclosing arrays; the
@@ -1312,12 +1312,8 @@ def _fast_loads_text(text: str, na: bool, max_depth: int, strict: bool) -> Any:
         end = min(n, pos + size)
         pos = end
         size = _CHUNK
-        # split() rather than findall(): a flat list (the groups of each match
-        # after the empty text between matches) and no tuple per match, which
-        # keeps the garbage collector out of the way on big inputs
-        it = iter(split(text[start:end]))
-        entries = zip(it, it, it, it, it, it, it, it, it, it)
-        for _, kt, sl, sb, iv, dd, bb, ac, cl, junk in entries:
+        it = iter(findall(text, start, end))
+        for kt, sl, sb, iv, dd, bb, ac, cl, junk in it:
             if kt:
                 # ---- one entry: key and value ----
                 k = kget(kt)
@@ -1365,9 +1361,7 @@ def _fast_loads_text(text: str, na: bool, max_depth: int, strict: bool) -> Any:
                     cont, count, is_list, k = pop()
                     left -= 1
                     if cont is None:
-                        if strict and (
-                            left or pos < n or next(entries, None) is not None
-                        ):
+                        if strict and (left or pos < n or next(it, None) is not None):
                             raise _Fallback
                         return v
                     if is_list:
