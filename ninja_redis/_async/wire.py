@@ -36,6 +36,12 @@ from . import _backend
 
 __all__ = ["AsyncWire"]
 
+_hiredis_pack: Any
+try:
+    from hiredis import pack_command as _hiredis_pack
+except ImportError:  # pragma: no cover - hiredis is a dependency
+    _hiredis_pack = None
+
 _WIRES: weakref.WeakSet[AsyncWire] = weakref.WeakSet()
 
 
@@ -189,9 +195,21 @@ class AsyncWire:
                 pass
 
 
+def _pack(conn: Any, args: Sequence[EncodableArg]) -> bytes:
+    """RESP bytes of one command: hiredis packs bytes/str/int/float in C with the
+    same output as redis-py's packer, which stays the fallback for other types."""
+    if _hiredis_pack is not None:
+        try:
+            packed: bytes = _hiredis_pack(tuple(args))
+            return packed
+        except TypeError:
+            pass
+    return b"".join(conn.pack_command(*args))
+
+
 async def conn_roundtrip(conn: Any, args: Sequence[EncodableArg]) -> Any:
     """One command on one redis-py connection: the raw reply (errors raise)."""
-    await _backend.send_packed(conn, b"".join(conn.pack_command(*args)))
+    await _backend.send_packed(conn, _pack(conn, args))
     return await conn.read_response()
 
 
@@ -199,7 +217,7 @@ async def conn_roundtrip_many(
     conn: Any, commands: Sequence[Sequence[EncodableArg]]
 ) -> list[Any]:
     """Pipelined commands on one connection; error replies are returned in place."""
-    await _backend.send_packed(conn, b"".join(conn.pack_commands(commands)))
+    await _backend.send_packed(conn, b"".join([_pack(conn, cmd) for cmd in commands]))
     replies: list[Any] = []
     for _ in commands:
         try:

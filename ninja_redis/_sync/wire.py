@@ -37,6 +37,12 @@ from . import _backend
 
 __all__ = ["Wire"]
 
+_hiredis_pack: Any
+try:
+    from hiredis import pack_command as _hiredis_pack
+except ImportError:  # pragma: no cover - hiredis is a dependency
+    _hiredis_pack = None
+
 _WIRES: weakref.WeakSet[Wire] = weakref.WeakSet()
 
 
@@ -190,9 +196,21 @@ class Wire:
                 pass
 
 
+def _pack(conn: Any, args: Sequence[EncodableArg]) -> bytes:
+    """RESP bytes of one command: hiredis packs bytes/str/int/float in C with the
+    same output as redis-py's packer, which stays the fallback for other types."""
+    if _hiredis_pack is not None:
+        try:
+            packed: bytes = _hiredis_pack(tuple(args))
+            return packed
+        except TypeError:
+            pass
+    return b"".join(conn.pack_command(*args))
+
+
 def conn_roundtrip(conn: Any, args: Sequence[EncodableArg]) -> Any:
     """One command on one redis-py connection: the raw reply (errors raise)."""
-    _backend.send_packed(conn, b"".join(conn.pack_command(*args)))
+    _backend.send_packed(conn, _pack(conn, args))
     return conn.read_response()
 
 
@@ -200,7 +218,7 @@ def conn_roundtrip_many(
     conn: Any, commands: Sequence[Sequence[EncodableArg]]
 ) -> list[Any]:
     """Pipelined commands on one connection; error replies are returned in place."""
-    _backend.send_packed(conn, b"".join(conn.pack_commands(commands)))
+    _backend.send_packed(conn, b"".join([_pack(conn, cmd) for cmd in commands]))
     replies: list[Any] = []
     for _ in commands:
         try:
