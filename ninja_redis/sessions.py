@@ -25,9 +25,9 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from json.encoder import encode_basestring_ascii
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from . import php
 from .crypto import SESSION_GUARD_HASH, is_valid_session_id
@@ -40,6 +40,7 @@ __all__ = [
     "decode_attributes",
     "encode_attributes",
     "generate_session_id",
+    "login_attributes",
     "login_key",
     "php_json_decode",
     "php_json_encode",
@@ -205,7 +206,16 @@ class Session(MutableMapping[Any, Any]):
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("_attributes", "_id", "exists", "ip_address", "original", "user_agent")
+    __slots__ = (
+        "_attributes",
+        "_id",
+        "_loader",
+        "_logins",
+        "exists",
+        "ip_address",
+        "original",
+        "user_agent",
+    )
 
     def __init__(
         self,
@@ -226,6 +236,56 @@ class Session(MutableMapping[Any, Any]):
         #: Hash layout only: the ``ip_address`` and ``user_agent`` columns.
         self.ip_address: str | None = None
         self.user_agent: str | None = None
+        #: lazy sessions only (see :meth:`_lazy`): decodes the attributes on first use
+        self._loader: Callable[[], dict[Any, Any]] | None = None
+        #: lazy sessions only: the ``login_…`` attributes, known without decoding
+        self._logins: Mapping[Any, Any] | None = None
+
+    @classmethod
+    def _lazy(
+        cls,
+        session_id: str,
+        loader: Callable[[], dict[Any, Any]],
+        logins: Mapping[Any, Any],
+        original: bytes,
+    ) -> Session:
+        """A stored session whose attributes are decoded on first use (internal).
+
+        ``session_id`` must already be valid; ``loader()`` returns a new attribute
+        dict decoded from ``original`` (bytes known to decode); ``logins``: the
+        attributes whose key starts with ``login_`` (read-only, may be shared), so
+        :meth:`user_id` needs no decoding. Behaves exactly like
+        ``Session(session_id, loader(), exists=True, original=original)``.
+        """
+        self = cls.__new__(cls)
+        self._id = session_id
+        self._loader = loader
+        self._logins = logins
+        self.exists = True
+        self.original = original
+        self.ip_address = None
+        self.user_agent = None
+        return self
+
+    if not TYPE_CHECKING:  # keep mypy's attribute checks on Session
+
+        def __getattr__(self, name: str) -> Any:
+            # only reached for an unset slot: ``_attributes`` of a lazy session
+            loader = self._loader if name == "_attributes" else None
+            if loader is None:
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r}"
+                )
+            attributes = loader()
+            self._attributes = attributes
+            self._loader = None
+            self._logins = None
+            return attributes
+
+    def __getstate__(self) -> Any:
+        """Copy/pickle support: a lazy session is decoded first."""
+        self._attributes  # noqa: B018 - decodes a lazy session
+        return (None, {k: getattr(self, k) for k in Session.__slots__})
 
     # ----------------------------------------------------------------- identity
 
@@ -457,7 +517,9 @@ class Session(MutableMapping[Any, Any]):
         An ``int`` for integer primary keys, a ``str`` for UUIDs and other string ids,
         ``None`` when nobody is logged in (or the value is not an id at all).
         """
-        value = self._attributes.get(login_key(guard))
+        logins = self._logins  # still lazy: no need to decode
+        attributes = self._attributes if logins is None else logins
+        value = attributes.get(login_key(guard))
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             return None
         return value
@@ -511,6 +573,11 @@ def unwrap_cache_string(value: bytes, *, key: bytes | None = None) -> bytes:
         0,
         key=key,
     )
+
+
+def login_attributes(attributes: Mapping[Any, Any]) -> dict[str, Any]:
+    """The attributes whose key starts with ``login_`` (what :meth:`Session.user_id` reads)."""
+    return {k: v for k, v in attributes.items() if type(k) is str and k[:6] == "login_"}
 
 
 def encode_attributes(

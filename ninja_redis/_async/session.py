@@ -31,6 +31,7 @@ from ..sessions import (
     decode_attributes,
     encode_attributes,
     generate_session_id,
+    login_attributes,
     login_key,
     unwrap_cache_string,
     wrap_cache_string,
@@ -230,6 +231,11 @@ class AsyncSessionStore:
         return self._decode(session_id, value, self._keys.session(session_id))
 
     def _decode(self, session_id: str, value: bytes, key: bytes) -> Session:
+        attributes = self._decode_attributes(value, key)
+        return Session(session_id, attributes, exists=True, original=value)
+
+    def _decode_attributes(self, value: bytes, key: bytes) -> dict[Any, Any]:
+        """The attribute array of a stored value (string layout)."""
         if self._plain:
             payload = unwrap_cache_string(value, key=key)
         else:
@@ -242,10 +248,7 @@ class AsyncSessionStore:
                 raise UnserializeError(
                     "a Laravel session value is a string", value, 0, key=key
                 )
-        attributes = decode_attributes(
-            self._blob(payload, key), self.serialization, key=key
-        )
-        return Session(session_id, attributes, exists=True, original=value)
+        return decode_attributes(self._blob(payload, key), self.serialization, key=key)
 
     def _value_codec(self) -> LaravelCacheCodec:
         if self._codec is None:
@@ -334,11 +337,24 @@ class AsyncSessionStore:
     ) -> Session | None:
         hash_layout = self.layout == "hash"
         key = self.key(session_id)
-        reply = cache.get(key)
-        if reply is NOT_CACHED:
+        entry = cache.lookup(key)
+        if entry is not NOT_CACHED:
+            reply = entry.reply
+            logins = entry.meta
+            if logins is not None:
+                # these bytes decoded before: a fresh Session per call, its
+                # attributes decoded from them on first use
+                return Session._lazy(
+                    session_id,
+                    lambda: self._decode_attributes(reply, key),
+                    logins,
+                    reply,
+                )
+        else:
             token = cache.begin(key)
             read = "HGETALL" if hash_layout else "GET"
             if token is None:
+                entry = None
                 reply = await self.wire.execute(read, key)
             else:
                 try:
@@ -346,13 +362,18 @@ class AsyncSessionStore:
                 except BaseException:
                     cache.abandon(key, token)
                     raise
-                cache.finish(key, token, reply, pttl)
+                entry = cache.finish(key, token, reply, pttl)
         # a fresh Session per call, decoded from the (cached) bytes
         if hash_layout:
             return self._from_flat(session_id, reply)
         if reply is None:
             return None
-        return self._decode(session_id, reply, key)
+        session = self._decode(session_id, reply, key)  # unreadable bytes raise here
+        if entry is not None:
+            # once per cached bytes (string layout): they decode, and the login
+            # attributes a lazy Session's user_id() reads instead of decoding
+            entry.meta = login_attributes(session.attributes)
+        return session
 
     async def _load_fresh(self, session_id: str) -> Session | None:
         """:meth:`load` straight from Redis (read-modify-write must not use the cache)."""

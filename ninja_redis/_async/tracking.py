@@ -38,7 +38,7 @@ from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
 from . import _backend
 
-__all__ = ["AsyncSessionCache", "NOT_CACHED"]
+__all__ = ["NOT_CACHED", "AsyncSessionCache", "CacheEntry"]
 
 log = logging.getLogger("ninja_redis.sessions")
 
@@ -93,8 +93,8 @@ class AsyncSessionCache:
         self._lock = threading.RLock()
         #: unread bytes on the subscriber connection? (``True`` while there is none)
         self._pending: Callable[[], bool] = _always
-        #: key -> (monotonic deadline, raw reply); oldest first
-        self._entries: OrderedDict[bytes, tuple[float, Any]] = OrderedDict()
+        #: key -> entry (monotonic deadline, raw reply, derived data); oldest first
+        self._entries: OrderedDict[bytes, CacheEntry] = OrderedDict()
         #: key -> token of the read in flight for it (dropped by an invalidation)
         self._inflight: dict[bytes, _Token] = {}
         self._live = False
@@ -127,6 +127,14 @@ class AsyncSessionCache:
     def get(self, key: bytes) -> Any:
         """The cached raw reply for ``key`` (``None``: cached as missing), or
         :data:`NOT_CACHED`."""
+        entry = self.lookup(key)
+        return entry if entry is NOT_CACHED else entry.reply
+
+    def lookup(self, key: bytes) -> Any:
+        """The live :class:`CacheEntry` for ``key``, or :data:`NOT_CACHED`.
+
+        Same rules as :meth:`get`; the entry's ``meta`` is what its user derived from
+        the reply once (it goes away with the reply)."""
         if not self.usable():
             return NOT_CACHED
         now = _backend.monotonic()
@@ -139,13 +147,13 @@ class AsyncSessionCache:
             if entry is None:
                 self.misses += 1
                 return NOT_CACHED
-            if entry[0] <= now:
+            if entry.deadline <= now:
                 del self._entries[key]
                 self.misses += 1
                 return NOT_CACHED
             self._entries.move_to_end(key)
             self.hits += 1
-            return entry[1]
+            return entry
 
     def begin(self, key: bytes) -> _Token | None:
         """Mark ``key`` as being read; returns the token for :meth:`finish` (``None``
@@ -157,27 +165,32 @@ class AsyncSessionCache:
             self._inflight[key] = token
         return token
 
-    def finish(self, key: bytes, token: _Token | None, reply: Any, pttl: Any) -> None:
+    def finish(
+        self, key: bytes, token: _Token | None, reply: Any, pttl: Any
+    ) -> CacheEntry | None:
         """Cache ``reply`` for ``key`` if no invalidation or flush came since
-        :meth:`begin`. ``pttl``: the key's ``PTTL`` read in the same round trip."""
+        :meth:`begin`. ``pttl``: the key's ``PTTL`` read in the same round trip.
+        Returns the new entry (``None`` when nothing was cached)."""
         if token is None:
-            return
+            return None
         with self._lock:
             if self._inflight.get(key) is not token:
-                return  # invalidated (or flushed) while the GET was in flight
+                return None  # invalidated (or flushed) while the GET was in flight
             del self._inflight[key]
             if not self._live:
-                return
+                return None
             ttl = self.max_age
             if isinstance(pttl, int) and pttl >= 0:
                 ttl = min(ttl, pttl / 1000.0)
             if ttl <= 0:
-                return
+                return None
             # from the time *before* the GET was sent: never past the real expiry
-            self._entries[key] = (token.started + ttl, reply)
+            entry = CacheEntry(token.started + ttl, reply)
+            self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
+            return entry
 
     def abandon(self, key: bytes, token: _Token | None) -> None:
         """The read for ``key`` failed: forget its in-flight mark."""
@@ -342,6 +355,20 @@ class AsyncSessionCache:
         handle, self._handle = self._handle, None
         await _backend.stop_background(handle, self.timeout + 0.5)
         self._set_live(False)
+
+
+class CacheEntry:
+    """One cached reply: served until ``deadline`` (monotonic) unless invalidated.
+
+    ``meta`` starts as ``None``; the session store puts there what it derived from
+    ``reply`` once (so it is dropped, and recomputed, together with the bytes)."""
+
+    __slots__ = ("deadline", "meta", "reply")
+
+    def __init__(self, deadline: float, reply: Any) -> None:
+        self.deadline = deadline
+        self.reply = reply
+        self.meta: Any = None
 
 
 def _always() -> bool:

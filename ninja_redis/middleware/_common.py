@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal
 
+from ..crypto import parse_cookie_header
 from ..sessions import Session
 
 Require = Literal["session", "user"] | None
@@ -27,3 +28,33 @@ def rejected(require: Require, session: Session | None, user_id: Any) -> bool:
     if require == "user":
         return user_id is None
     return False
+
+
+class CookieReader:
+    """One cookie's value out of ``Cookie:`` headers, remembering recent headers.
+
+    A browser repeats the same header until a cookie changes, and parsing it
+    (``parse_cookie_header``: split, percent-decoding) is a pure function, so the
+    value found in each of the last ``size`` distinct headers is kept (FIFO).
+    """
+
+    __slots__ = ("_seen", "name", "size")
+
+    def __init__(self, name: str, size: int = 256) -> None:
+        self.name = name
+        self.size = size
+        self._seen: dict[str | bytes, str | None] = {}
+
+    def __call__(self, header: str | bytes) -> str | None:
+        """The cookie's value in ``header`` (``bytes`` are latin-1), or ``None``."""
+        seen = self._seen
+        try:
+            return seen[header]
+        except KeyError:
+            pass
+        text = header.decode("latin-1") if isinstance(header, bytes) else header
+        value = parse_cookie_header(text).get(self.name)
+        if len(seen) >= self.size:
+            seen.pop(next(iter(seen)), None)
+        seen[header] = value
+        return value

@@ -25,8 +25,7 @@ import inspect
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from ..crypto import parse_cookie_header
-from ._common import UNAUTHENTICATED_BODY, check_require, rejected
+from ._common import UNAUTHENTICATED_BODY, CookieReader, check_require, rejected
 
 if TYPE_CHECKING:
     from .._async.app import AsyncLaravel
@@ -87,6 +86,7 @@ class LaravelSessionMiddleware:
         if session_cache:
             laravel.sessions.enable_client_cache()
         self._needle = self.cookie_name.encode("latin-1") + b"="
+        self._read_cookie = CookieReader(self.cookie_name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
@@ -97,9 +97,7 @@ class LaravelSessionMiddleware:
         cookie = None
         for name, value in scope.get("headers") or ():
             if name == b"cookie" and self._needle in value:
-                cookie = parse_cookie_header(value.decode("latin-1")).get(
-                    self.cookie_name
-                )
+                cookie = self._read_cookie(value)
                 if cookie is not None:
                     break
         session = None

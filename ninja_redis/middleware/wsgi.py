@@ -23,8 +23,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..crypto import parse_cookie_header
-from ._common import REASONS, UNAUTHENTICATED_BODY, check_require, rejected
+from ._common import (
+    REASONS,
+    UNAUTHENTICATED_BODY,
+    CookieReader,
+    check_require,
+    rejected,
+)
 
 if TYPE_CHECKING:
     from .._sync.app import Laravel
@@ -69,13 +74,14 @@ class LaravelSessionMiddleware:
         self.cookie_name = cookie_name or laravel.config.session_cookie
         if session_cache:
             laravel.sessions.enable_client_cache()
+        self._read_cookie = CookieReader(self.cookie_name)
 
     def __call__(
         self, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         """Handle one WSGI request."""
         header = environ.get("HTTP_COOKIE")
-        cookie = parse_cookie_header(header).get(self.cookie_name) if header else None
+        cookie = self._read_cookie(header) if header else None
         session = self.laravel.sessions.from_cookie(cookie) if cookie else None
         user_id = session.user_id(self.guard) if session is not None else None
         user = None
