@@ -101,6 +101,12 @@ class QueuedJob:
         return self.payload.id if self.payload is not None else None
 
 
+_PUSH = _scripts.script("queue_push")
+_LATER = _scripts.script("queue_later")
+_SIZE = _scripts.script("queue_size")
+_CLEAR = _scripts.script("queue_clear")
+
+
 class AsyncQueue:
     """The Redis queue connection of a Laravel app (``Queue::`` / ``dispatch()``).
 
@@ -122,9 +128,8 @@ class AsyncQueue:
             horizon=self.config.horizon,
         )
         self._client: redis.Redis | None = None
-        self._script_cache: dict[str, Any] = {}
+        self._wire = app.wire(self.config.queue_connection)
         self._queue_keys: dict[str | None, QueueKeys] = {}
-        self._push_heads: dict[tuple[str, bytes], bytes] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -134,13 +139,6 @@ class AsyncQueue:
         if self._client is None:
             self._client = self._app.connection(self.config.queue_connection)
         return self._client
-
-    def _script(self, name: str) -> Any:
-        script = self._script_cache.get(name)
-        if script is None:
-            script = self.redis.register_script(_scripts.load(name))
-            self._script_cache[name] = script
-        return script
 
     def keys(self, queue: str | None = None) -> QueueKeys:
         """The four Redis keys of ``queue`` (default: the configured queue)."""
@@ -268,56 +266,9 @@ class AsyncQueue:
         return job_id
 
     async def _push_ready(self, keys: QueueKeys, payload: bytes) -> None:
-        """Laravel's push script for one payload: ``EVALSHA`` on the app's wire, or
-        else written straight to a pooled connection (redis-py's per-command
-        machinery costs about as much CPU as the round trip). NOSCRIPT, a cluster or
-        single-connection client, and a dropped connection (when the client
-        retries) go through redis-py."""
-        script = self._script("queue_push")
-        # the app's lean command path (AsyncWire) where the app has one
-        wire_of = getattr(self._app, "wire", None)
-        if wire_of is not None:
-            try:
-                await wire_of(self.config.queue_connection).execute(
-                    "EVALSHA", script.sha, 2, keys.ready, keys.notify, payload
-                )
-            except NoScriptError:
-                await script(keys=[keys.ready, keys.notify], args=[payload])
-            return
-        client: Any = self.redis
-        pool = getattr(client, "connection_pool", None)
-        if pool is not None and getattr(client, "connection", None) is None:
-            head = self._push_heads.get((script.sha, keys.ready))
-            if head is None:
-                # *6 $7 EVALSHA $40 <sha> $1 2 $n <ready> $n <notify>
-                head = b"*6\r\n$7\r\nEVALSHA\r\n" + b"".join(
-                    b"$%d\r\n%b\r\n" % (len(a), a)
-                    for a in (script.sha.encode(), b"2", keys.ready, keys.notify)
-                )
-                self._push_heads[(script.sha, keys.ready)] = head
-            conn = await pool.get_connection()
-            try:
-                await conn.send_packed_command(
-                    [head + b"$%d\r\n%b\r\n" % (len(payload), payload)]
-                )
-                await conn.read_response()
-                return
-            except NoScriptError:
-                pass  # an error reply: the connection is clean
-            except (RedisConnectionError, RedisTimeoutError):
-                await conn.disconnect()
-                if conn.retry.get_retries() <= 0:
-                    raise
-                # redis-py would retry too: send it again through the client
-            except BaseException:
-                await conn.disconnect()
-                raise
-            finally:
-                await pool.release(conn)
-        try:
-            await client.evalsha(script.sha, 2, keys.ready, keys.notify, payload)
-        except NoScriptError:
-            await script(keys=[keys.ready, keys.notify], args=[payload])
+        """Laravel's push script for one payload (``EVALSHA``; ``EVAL`` after NOSCRIPT):
+        ``RPUSH queues:Q payload`` and ``RPUSH queues:Q:notify 1``."""
+        await self._wire.eval(_PUSH, [keys.ready, keys.notify], [payload])
 
     async def later(
         self, delay: Delay, job: Any, queue: str | None = None, *, data: Any = ""
@@ -339,9 +290,7 @@ class AsyncQueue:
         if available_at is None:
             await self._push_ready(keys, payload)
         else:
-            await self._script("queue_later")(
-                keys=[keys.delayed], args=[available_at, payload]
-            )
+            await self._wire.eval(_LATER, [keys.delayed], [available_at, payload])
 
     async def push_raw(
         self,
@@ -502,9 +451,8 @@ class AsyncQueue:
         """
         if not groups:
             return
-        wire_of = getattr(self._app, "wire", None)
-        wire = wire_of(self.config.queue_connection) if wire_of is not None else None
-        if wire is not None and isinstance(wire.client, redis.Redis):
+        wire = self._wire
+        if isinstance(wire.client, redis.Redis):
             await self._send_bulk_multi(wire, groups)
             return
         # a cluster client (no MULTI across its pipeline): the bulk script
@@ -519,27 +467,17 @@ class AsyncQueue:
             step = 2 * _BULK_BATCH
             for start in range(0, len(delayed), step):
                 commands.append((*head, 0, *delayed[start : start + step]))
-        if wire is not None:
-            replies = await wire.pipeline(commands, raise_on_error=False)
-            retry = [
-                ("EVAL", script.text, *cmd[2:])
-                for cmd, reply in zip(commands, replies, strict=True)
-                if isinstance(reply, NoScriptError)
-            ]
-            for reply in replies:
-                if isinstance(reply, Exception) and not isinstance(
-                    reply, NoScriptError
-                ):
-                    raise reply
-            if retry:
-                await wire.pipeline(retry)
-            return
-        registered = self._script("queue_push_bulk")
-        pipe = self.redis.pipeline(transaction=False)
-        for cmd in commands:
-            keys_list = list(cmd[3:6])
-            await registered(keys=keys_list, args=list(cmd[6:]), client=pipe)
-        await pipe.execute()
+        replies = await wire.pipeline(commands, raise_on_error=False)
+        retry = [
+            ("EVAL", script.text, *cmd[2:])
+            for cmd, reply in zip(commands, replies, strict=True)
+            if isinstance(reply, NoScriptError)
+        ]
+        for reply in replies:
+            if isinstance(reply, Exception) and not isinstance(reply, NoScriptError):
+                raise reply
+        if retry:
+            await wire.pipeline(retry)
 
     async def _send_bulk_multi(
         self,
@@ -644,9 +582,7 @@ class AsyncQueue:
     async def size(self, queue: str | None = None) -> int:
         """``Queue::size()``: pending + delayed + reserved (Laravel's size script)."""
         keys = self._keys.queue(queue)
-        result = await self._script("queue_size")(
-            keys=[keys.ready, keys.delayed, keys.reserved]
-        )
+        result = await self._wire.eval(_SIZE, [keys.ready, keys.delayed, keys.reserved])
         return int(result)
 
     async def pending_size(self, queue: str | None = None) -> int:
@@ -698,8 +634,8 @@ class AsyncQueue:
     async def clear(self, queue: str | None = None) -> int:
         """``Queue::clear()``: delete the queue's four keys; returns the jobs removed."""
         keys = self._keys.queue(queue)
-        result = await self._script("queue_clear")(
-            keys=[keys.ready, keys.delayed, keys.reserved, keys.notify]
+        result = await self._wire.eval(
+            _CLEAR, [keys.ready, keys.delayed, keys.reserved, keys.notify]
         )
         return int(result)
 

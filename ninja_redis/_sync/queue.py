@@ -102,6 +102,12 @@ class QueuedJob:
         return self.payload.id if self.payload is not None else None
 
 
+_PUSH = _scripts.script("queue_push")
+_LATER = _scripts.script("queue_later")
+_SIZE = _scripts.script("queue_size")
+_CLEAR = _scripts.script("queue_clear")
+
+
 class Queue:
     """The Redis queue connection of a Laravel app (``Queue::`` / ``dispatch()``).
 
@@ -123,9 +129,8 @@ class Queue:
             horizon=self.config.horizon,
         )
         self._client: redis.Redis | None = None
-        self._script_cache: dict[str, Any] = {}
+        self._wire = app.wire(self.config.queue_connection)
         self._queue_keys: dict[str | None, QueueKeys] = {}
-        self._push_heads: dict[tuple[str, bytes], bytes] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -135,13 +140,6 @@ class Queue:
         if self._client is None:
             self._client = self._app.connection(self.config.queue_connection)
         return self._client
-
-    def _script(self, name: str) -> Any:
-        script = self._script_cache.get(name)
-        if script is None:
-            script = self.redis.register_script(_scripts.load(name))
-            self._script_cache[name] = script
-        return script
 
     def keys(self, queue: str | None = None) -> QueueKeys:
         """The four Redis keys of ``queue`` (default: the configured queue)."""
@@ -269,56 +267,9 @@ class Queue:
         return job_id
 
     def _push_ready(self, keys: QueueKeys, payload: bytes) -> None:
-        """Laravel's push script for one payload: ``EVALSHA`` on the app's wire, or
-        else written straight to a pooled connection (redis-py's per-command
-        machinery costs about as much CPU as the round trip). NOSCRIPT, a cluster or
-        single-connection client, and a dropped connection (when the client
-        retries) go through redis-py."""
-        script = self._script("queue_push")
-        # the app's lean command path (Wire) where the app has one
-        wire_of = getattr(self._app, "wire", None)
-        if wire_of is not None:
-            try:
-                wire_of(self.config.queue_connection).execute(
-                    "EVALSHA", script.sha, 2, keys.ready, keys.notify, payload
-                )
-            except NoScriptError:
-                script(keys=[keys.ready, keys.notify], args=[payload])
-            return
-        client: Any = self.redis
-        pool = getattr(client, "connection_pool", None)
-        if pool is not None and getattr(client, "connection", None) is None:
-            head = self._push_heads.get((script.sha, keys.ready))
-            if head is None:
-                # *6 $7 EVALSHA $40 <sha> $1 2 $n <ready> $n <notify>
-                head = b"*6\r\n$7\r\nEVALSHA\r\n" + b"".join(
-                    b"$%d\r\n%b\r\n" % (len(a), a)
-                    for a in (script.sha.encode(), b"2", keys.ready, keys.notify)
-                )
-                self._push_heads[(script.sha, keys.ready)] = head
-            conn = pool.get_connection()
-            try:
-                conn.send_packed_command(
-                    [head + b"$%d\r\n%b\r\n" % (len(payload), payload)]
-                )
-                conn.read_response()
-                return
-            except NoScriptError:
-                pass  # an error reply: the connection is clean
-            except (RedisConnectionError, RedisTimeoutError):
-                conn.disconnect()
-                if conn.retry.get_retries() <= 0:
-                    raise
-                # redis-py would retry too: send it again through the client
-            except BaseException:
-                conn.disconnect()
-                raise
-            finally:
-                pool.release(conn)
-        try:
-            client.evalsha(script.sha, 2, keys.ready, keys.notify, payload)
-        except NoScriptError:
-            script(keys=[keys.ready, keys.notify], args=[payload])
+        """Laravel's push script for one payload (``EVALSHA``; ``EVAL`` after NOSCRIPT):
+        ``RPUSH queues:Q payload`` and ``RPUSH queues:Q:notify 1``."""
+        self._wire.eval(_PUSH, [keys.ready, keys.notify], [payload])
 
     def later(
         self, delay: Delay, job: Any, queue: str | None = None, *, data: Any = ""
@@ -340,9 +291,7 @@ class Queue:
         if available_at is None:
             self._push_ready(keys, payload)
         else:
-            self._script("queue_later")(
-                keys=[keys.delayed], args=[available_at, payload]
-            )
+            self._wire.eval(_LATER, [keys.delayed], [available_at, payload])
 
     def push_raw(
         self,
@@ -503,9 +452,8 @@ class Queue:
         """
         if not groups:
             return
-        wire_of = getattr(self._app, "wire", None)
-        wire = wire_of(self.config.queue_connection) if wire_of is not None else None
-        if wire is not None and isinstance(wire.client, redis.Redis):
+        wire = self._wire
+        if isinstance(wire.client, redis.Redis):
             self._send_bulk_multi(wire, groups)
             return
         # a cluster client (no MULTI across its pipeline): the bulk script
@@ -520,27 +468,17 @@ class Queue:
             step = 2 * _BULK_BATCH
             for start in range(0, len(delayed), step):
                 commands.append((*head, 0, *delayed[start : start + step]))
-        if wire is not None:
-            replies = wire.pipeline(commands, raise_on_error=False)
-            retry = [
-                ("EVAL", script.text, *cmd[2:])
-                for cmd, reply in zip(commands, replies, strict=True)
-                if isinstance(reply, NoScriptError)
-            ]
-            for reply in replies:
-                if isinstance(reply, Exception) and not isinstance(
-                    reply, NoScriptError
-                ):
-                    raise reply
-            if retry:
-                wire.pipeline(retry)
-            return
-        registered = self._script("queue_push_bulk")
-        pipe = self.redis.pipeline(transaction=False)
-        for cmd in commands:
-            keys_list = list(cmd[3:6])
-            registered(keys=keys_list, args=list(cmd[6:]), client=pipe)
-        pipe.execute()
+        replies = wire.pipeline(commands, raise_on_error=False)
+        retry = [
+            ("EVAL", script.text, *cmd[2:])
+            for cmd, reply in zip(commands, replies, strict=True)
+            if isinstance(reply, NoScriptError)
+        ]
+        for reply in replies:
+            if isinstance(reply, Exception) and not isinstance(reply, NoScriptError):
+                raise reply
+        if retry:
+            wire.pipeline(retry)
 
     def _send_bulk_multi(
         self,
@@ -645,9 +583,7 @@ class Queue:
     def size(self, queue: str | None = None) -> int:
         """``Queue::size()``: pending + delayed + reserved (Laravel's size script)."""
         keys = self._keys.queue(queue)
-        result = self._script("queue_size")(
-            keys=[keys.ready, keys.delayed, keys.reserved]
-        )
+        result = self._wire.eval(_SIZE, [keys.ready, keys.delayed, keys.reserved])
         return int(result)
 
     def pending_size(self, queue: str | None = None) -> int:
@@ -699,8 +635,8 @@ class Queue:
     def clear(self, queue: str | None = None) -> int:
         """``Queue::clear()``: delete the queue's four keys; returns the jobs removed."""
         keys = self._keys.queue(queue)
-        result = self._script("queue_clear")(
-            keys=[keys.ready, keys.delayed, keys.reserved, keys.notify]
+        result = self._wire.eval(
+            _CLEAR, [keys.ready, keys.delayed, keys.reserved, keys.notify]
         )
         return int(result)
 

@@ -430,19 +430,3 @@ async def test_push_after_script_flush_and_killed_connection(
     names = [j.payload.display_name for j in await q.jobs() if j.payload]
     assert names == ["App\\Jobs\\A", "App\\Jobs\\B", "App\\Jobs\\C", "App\\Jobs\\D"]
     assert await q.redis.llen(q.keys().notify) == 4
-
-
-async def test_push_on_pooled_connections_without_a_wire(
-    app: AsyncLaravel, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # the fallback of _push_ready when the app has no wire: the client's own pool
-    monkeypatch.setattr(app, "wire", None, raising=False)
-    q = app.queue
-    await q.push(PhpJob("App\\Jobs\\A"))
-    await q.redis.script_flush()
-    await q.push(PhpJob("App\\Jobs\\B"))  # NOSCRIPT: the script is loaded again
-    await q.redis.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no")
-    await q.push(PhpJob("App\\Jobs\\C"))  # a dead pooled connection: retried
-    names = [j.payload.display_name for j in await q.jobs() if j.payload]
-    assert names == ["App\\Jobs\\A", "App\\Jobs\\B", "App\\Jobs\\C"]
-    assert await q.redis.llen(q.keys().notify) == 3

@@ -80,21 +80,6 @@ async def test_bulk_after_script_flush_pushes_each_job_once(
         assert ready == ids
 
 
-async def test_bulk_without_a_wire(
-    redis_url: str, prefix: str, monkeypatch: Any
-) -> None:
-    async with AsyncLaravel.from_url(
-        redis_url, laravel_version="12.67", redis_prefix=prefix, app_key=APP_KEY
-    ) as app:
-        monkeypatch.setattr(app, "wire", None, raising=False)
-        q = app.queue
-        await q.redis.script_flush()
-        ids = await q.bulk(_template().many(_rows(1200)))
-        assert [
-            json.loads(p)["id"] for p in await q.redis.lrange(q.keys().ready, 0, -1)
-        ] == ids
-
-
 async def test_bulk_leaves_the_data_of_the_push_script(
     redis_url: str, prefix: str
 ) -> None:

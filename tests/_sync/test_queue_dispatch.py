@@ -430,19 +430,3 @@ def test_push_after_script_flush_and_killed_connection(
     names = [j.payload.display_name for j in q.jobs() if j.payload]
     assert names == ["App\\Jobs\\A", "App\\Jobs\\B", "App\\Jobs\\C", "App\\Jobs\\D"]
     assert q.redis.llen(q.keys().notify) == 4
-
-
-def test_push_on_pooled_connections_without_a_wire(
-    app: Laravel, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # the fallback of _push_ready when the app has no wire: the client's own pool
-    monkeypatch.setattr(app, "wire", None, raising=False)
-    q = app.queue
-    q.push(PhpJob("App\\Jobs\\A"))
-    q.redis.script_flush()
-    q.push(PhpJob("App\\Jobs\\B"))  # NOSCRIPT: the script is loaded again
-    q.redis.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no")
-    q.push(PhpJob("App\\Jobs\\C"))  # a dead pooled connection: retried
-    names = [j.payload.display_name for j in q.jobs() if j.payload]
-    assert names == ["App\\Jobs\\A", "App\\Jobs\\B", "App\\Jobs\\C"]
-    assert q.redis.llen(q.keys().notify) == 3

@@ -81,21 +81,6 @@ def test_bulk_after_script_flush_pushes_each_job_once(
         assert ready == ids
 
 
-def test_bulk_without_a_wire(
-    redis_url: str, prefix: str, monkeypatch: Any
-) -> None:
-    with Laravel.from_url(
-        redis_url, laravel_version="12.67", redis_prefix=prefix, app_key=APP_KEY
-    ) as app:
-        monkeypatch.setattr(app, "wire", None, raising=False)
-        q = app.queue
-        q.redis.script_flush()
-        ids = q.bulk(_template().many(_rows(1200)))
-        assert [
-            json.loads(p)["id"] for p in q.redis.lrange(q.keys().ready, 0, -1)
-        ] == ids
-
-
 def test_bulk_leaves_the_data_of_the_push_script(
     redis_url: str, prefix: str
 ) -> None:
