@@ -384,17 +384,7 @@ class AsyncCache(AsyncRepository):
         :class:`~ninja_redis.exceptions.UnserializeError` naming the full key (or give
         ``default`` with ``on_corrupt="default"``).
         """
-        full = self._keys.cache(key)
-        raw: bytes | None = await self._wire.execute("GET", full)
-        if raw is None:
-            return default
-        try:
-            value = self._loads(raw)
-        except CodecError as exc:
-            if (on_corrupt or self.on_corrupt) == "default":
-                return default
-            raise _corrupt(exc, raw, full) from None
-        return default if value is None else value
+        return await self._read(self._keys.cache(key), default, on_corrupt)
 
     async def many(
         self,
