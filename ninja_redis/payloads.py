@@ -163,7 +163,7 @@ class ModelIdentifier:
         )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Prop:
     """A job property with its PHP visibility and declared default.
 
@@ -400,7 +400,7 @@ class PhpJob:
         self.fail_on_timeout = fail_on_timeout
         self.delete_when_missing_models = delete_when_missing_models
         self.delay = delay
-        self.chain = list(chain)
+        self.chain: tuple[PhpJob, ...] = tuple(chain)
         self.chain_connection = chain_connection
         self.chain_queue = chain_queue
         self.encrypted = encrypted
@@ -415,7 +415,8 @@ class PhpJob:
         self.serializes_models = serializes_models
         self.traits = tuple(traits)
         self.tuning_properties = tuning_properties
-        self._cache: dict[Any, bytes] = {}
+        # command bytes per version, created on first use (fewer objects per job)
+        self._cache: dict[Any, bytes] | None = None
 
     def __repr__(self) -> str:
         return f"PhpJob({self.class_name!r}, {self.properties!r})"
@@ -447,9 +448,8 @@ class PhpJob:
                 value = Prop(value, old.visibility, old.default, old.declaring_class)
             props[name] = value
         job.properties = props
-        job.chain = list(self.chain)
         job.tags = None if self.tags is None else list(self.tags)
-        job._cache = {}
+        job._cache = None
         return job
 
     # ---------------------------------------------------------------- payload fields
@@ -729,9 +729,13 @@ def serialize_command(job: PhpJob, version: VersionLike = (12, 67)) -> bytes:
     depend on the whole object) the object is serialized in one piece instead.
     """
     v = _ver(version)
-    cached = job._cache.get(v)
-    if cached is not None:
-        return cached
+    cache = job._cache
+    if cache is None:
+        cache = job._cache = {}
+    else:
+        cached = cache.get(v)
+        if cached is not None:
+            return cached
     key = job._shape_key(v)
     result: bytes | None = None
     if key is not None:
@@ -761,7 +765,7 @@ def serialize_command(job: PhpJob, version: VersionLike = (12, 67)) -> bytes:
                 )
     if result is None:
         result = php.dumps(job.php_object(v))
-    job._cache[v] = result
+    cache[v] = result
     return result
 
 
@@ -1680,7 +1684,7 @@ def unique_lock_name(job: PhpJob, version: VersionLike = (12, 67)) -> tuple[str,
     name = job.class_name
     if v >= (12, 54) and job.display_name is not None:
         try:
-            import xxhash  # type: ignore[import-not-found]
+            import xxhash
         except ImportError as exc:  # pragma: no cover - depends on the environment
             from .exceptions import MissingExtraError
 
