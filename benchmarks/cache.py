@@ -32,10 +32,8 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -44,6 +42,7 @@ from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio as aredis
+from _common import redis_server
 
 from ninja_redis import php
 from ninja_redis._async.app import AsyncLaravel
@@ -53,34 +52,6 @@ from ninja_redis._sync.app import Laravel
 ROOT = Path(__file__).resolve().parents[1]
 
 Side = Callable[[], Any]
-
-
-def start_server() -> tuple[str, subprocess.Popen[bytes]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    d = tempfile.mkdtemp()
-    proc = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            d,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        try:
-            if redis.Redis(port=port).ping():
-                break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    return f"redis://127.0.0.1:{port}/0", proc
 
 
 def record(size: int) -> dict[str, Any]:
@@ -262,16 +233,8 @@ def main() -> None:
     def want(name: str) -> bool:
         return not only or name in only
 
-    proc = None
-    url = args.url
-    if not url:
-        url, proc = start_server()
-    n, reps = args.n, args.repeats
-    try:
-        run(url, n, reps, args.size, want)
-    finally:
-        if proc is not None:
-            proc.terminate()
+    with redis_server(args.url) as server:
+        run(server.url, args.n, args.repeats, args.size, want)
 
 
 def run(url: str, n: int, reps: int, size: int, want: Callable[[str], bool]) -> None:

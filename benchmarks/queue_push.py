@@ -41,21 +41,18 @@ import asyncio
 import functools
 import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _common import redis_server  # noqa: E402
 
 from ninja_redis import _scripts  # noqa: E402
 from ninja_redis._async.app import AsyncLaravel  # noqa: E402
@@ -107,46 +104,6 @@ def invoice_rows(b: int) -> list[dict[str, object]]:
         }
         for i in range(b)
     ]
-
-
-@contextmanager
-def redis_server(url: str | None) -> Iterator[str]:
-    if url:
-        yield url
-        return
-    binary = shutil.which("redis-server")
-    if not binary:
-        sys.exit("redis-server not found: pass --url")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with tempfile.TemporaryDirectory() as d:
-        proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                d,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), 0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
 
 def php_push(url: str, prefix: str, n: int) -> float:
@@ -252,7 +209,8 @@ def main() -> None:
 
     # CONFIG RESETSTAT / commandstats only on the private server
     private_server = not args.url
-    with redis_server(args.url) as url:
+    with redis_server(args.url) as server:
+        url = server.url
         app = Laravel.from_url(
             url, laravel_version="8.83", redis_prefix=prefix, app_key=APP_KEY
         )

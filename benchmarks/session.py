@@ -38,13 +38,13 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis
 import redis.asyncio as aredis
+from _common import free_port, redis_server
 
 from ninja_redis._async.app import AsyncLaravel
 from ninja_redis._async.session import AsyncSessionStore
@@ -55,41 +55,6 @@ from ninja_redis.middleware.asgi import LaravelSessionMiddleware
 from ninja_redis.sessions import Session
 
 VERSION = "12.67"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    workdir = tempfile.mkdtemp()
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    client.close()
-    return proc, url
 
 
 def attributes(size: int) -> dict[str, Any]:
@@ -544,22 +509,15 @@ def main() -> None:
         serve(args.serve, args.port, args.url, args.app_key)
         return
     key = Encrypter.generate_key()
-    proc = None
-    url = args.url
-    if url is None:
-        proc, url = start_server()
     print(
         f"python {sys.version.split()[0]}, load average "
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs"
     )
-    try:
+    with redis_server(args.url) as server:
+        url = server.url
         cookie = bench_sync(url, key, args.n, args.repeat, args.size)
         asyncio.run(bench_async(url, key, args.n, args.repeat, args.size))
         bench_served(url, key, cookie, args.http_n, args.repeat, sys.executable)
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait()
 
 
 if __name__ == "__main__":

@@ -26,8 +26,6 @@ import asyncio
 import json
 import os
 import resource
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +40,8 @@ import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _common import Server, redis_server  # noqa: E402
 
 from ninja_redis._async.app import AsyncLaravel  # noqa: E402
 from ninja_redis._async.worker import AsyncJob, AsyncWorker  # noqa: E402
@@ -219,35 +219,6 @@ async def run_async(url: str, prefix: str, concurrency: int, prefetch: int) -> f
         return time.perf_counter() - t0
 
 
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    d = tempfile.mkdtemp()
-    proc = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            d,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    return proc, url
-
-
 PHP = "Laravel 8.83 Worker::daemon"
 
 
@@ -275,10 +246,12 @@ def main() -> None:
         "--kinds", default="string,object", help="string and/or object jobs"
     )
     args = ap.parse_args()
-    proc = None
-    url = args.url
-    if not url:
-        proc, url = start_server()
+    with redis_server(args.url) as server:
+        run(server, args)
+
+
+def run(server: Server, args: argparse.Namespace) -> None:
+    url = server.url
     fd, name = tempfile.mkstemp(suffix=".php")
     os.write(fd, PHP_DRIVER.encode())
     os.close(fd)
@@ -312,7 +285,7 @@ def main() -> None:
             rates: dict[str, list[float]] = {name: [] for name, _ in runs}
             ratios: dict[str, list[float]] = {name: [] for name, _ in runs}
             cpu: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in runs}
-            pid = proc.pid if proc is not None else None
+            pid = server.pid
             for _ in range(args.repeat):
                 base = 0.0
                 for name, fn in runs:
@@ -342,9 +315,6 @@ def main() -> None:
         app.close()
     finally:
         driver.unlink()
-        if proc is not None:
-            proc.terminate()
-            proc.wait()
 
 
 if __name__ == "__main__":

@@ -43,6 +43,9 @@ __all__ = [
 
 T = TypeVar("T")
 Key = str | bytes
+#: Keys with values (``put_many``) or defaults (``many``): a ``dict[str, …]`` or
+#: ``dict[bytes, …]`` as well as a mixed one (``Mapping`` is invariant in its key).
+KeyMapping = Mapping[str, Any] | Mapping[bytes, Any] | Mapping[Key, Any]
 #: A TTL: seconds (``int``/``float``), a ``timedelta``, a ``datetime`` (until then) or
 #: ``None`` (forever).
 Seconds = int | float | timedelta | datetime | None
@@ -141,7 +144,7 @@ class AsyncRepository:
 
     async def many(
         self,
-        keys: Iterable[Key] | Mapping[Key, Any],
+        keys: Iterable[Key] | KeyMapping,
         *,
         on_corrupt: OnCorrupt | None = None,
     ) -> dict[Key, Any]:  # pragma: no cover - overridden
@@ -155,7 +158,7 @@ class AsyncRepository:
         raise NotImplementedError
 
     async def put_many(
-        self, values: Mapping[Key, Any], ttl: Seconds = None
+        self, values: KeyMapping, ttl: Seconds = None
     ) -> bool:  # pragma: no cover - overridden
         """Store several values."""
         raise NotImplementedError
@@ -330,7 +333,7 @@ class AsyncCache(AsyncRepository):
         self,
         names: list[Key],
         fulls: list[bytes],
-        defaults: Mapping[Key, Any] | None,
+        defaults: Mapping[Any, Any] | None,
         on_corrupt: OnCorrupt | None,
     ) -> dict[Key, Any]:
         if not fulls:
@@ -388,7 +391,7 @@ class AsyncCache(AsyncRepository):
 
     async def many(
         self,
-        keys: Iterable[Key] | Mapping[Key, Any],
+        keys: Iterable[Key] | KeyMapping,
         *,
         on_corrupt: OnCorrupt | None = None,
     ) -> dict[Key, Any]:
@@ -428,7 +431,7 @@ class AsyncCache(AsyncRepository):
             await self._wire.execute("SETEX", full, seconds, self._dumps(value))
         )
 
-    async def put_many(self, values: Mapping[Key, Any], ttl: Seconds = None) -> bool:
+    async def put_many(self, values: KeyMapping, ttl: Seconds = None) -> bool:
         """Store several values (``Cache::putMany()``) in one round trip.
 
         With a TTL: ``MULTI``, one ``SETEX`` per key, ``EXEC`` — what Laravel sends.
@@ -752,7 +755,7 @@ class AsyncTaggedCache(AsyncRepository):
 
     async def many(
         self,
-        keys: Iterable[Key] | Mapping[Key, Any],
+        keys: Iterable[Key] | KeyMapping,
         *,
         on_corrupt: OnCorrupt | None = None,
     ) -> dict[Key, Any]:
@@ -780,10 +783,11 @@ class AsyncTaggedCache(AsyncRepository):
         """
         return await self.put_many({key: value}, ttl)
 
-    async def put_many(self, values: Mapping[Key, Any], ttl: Seconds = None) -> bool:
+    async def put_many(self, values: KeyMapping, ttl: Seconds = None) -> bool:
         """Store several tagged values (Laravel: one ``put`` each) in one pipeline."""
         if not values:
             return True
+        by_name: Mapping[Any, Any] = values
         seconds = self._cache._seconds(ttl)
         names = list(values)
         fulls, members = await self._full_keys(names)
@@ -792,7 +796,7 @@ class AsyncTaggedCache(AsyncRepository):
         if seconds is None:
             for full, member, name in zip(fulls, members, names, strict=True):
                 self._index(commands, member, -1)
-                commands.append(("SET", full, dumps(values[name])))
+                commands.append(("SET", full, dumps(by_name[name])))
         elif seconds <= 0:
             for full, member in zip(fulls, members, strict=True):
                 if self._legacy:  # 8/9 record the reference before the check
@@ -802,7 +806,7 @@ class AsyncTaggedCache(AsyncRepository):
             score = int(wall_time()) + seconds
             for full, member, name in zip(fulls, members, names, strict=True):
                 self._index(commands, member, score)
-                commands.append(("SETEX", full, seconds, dumps(values[name])))
+                commands.append(("SETEX", full, seconds, dumps(by_name[name])))
         results = await self._wire.pipeline(commands)
         if seconds is not None and seconds <= 0:
             return bool(results[-1]) if len(names) == 1 else True

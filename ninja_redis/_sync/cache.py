@@ -44,6 +44,9 @@ __all__ = [
 
 T = TypeVar("T")
 Key = str | bytes
+#: Keys with values (``put_many``) or defaults (``many``): a ``dict[str, …]`` or
+#: ``dict[bytes, …]`` as well as a mixed one (``Mapping`` is invariant in its key).
+KeyMapping = Mapping[str, Any] | Mapping[bytes, Any] | Mapping[Key, Any]
 #: A TTL: seconds (``int``/``float``), a ``timedelta``, a ``datetime`` (until then) or
 #: ``None`` (forever).
 Seconds = int | float | timedelta | datetime | None
@@ -142,7 +145,7 @@ class Repository:
 
     def many(
         self,
-        keys: Iterable[Key] | Mapping[Key, Any],
+        keys: Iterable[Key] | KeyMapping,
         *,
         on_corrupt: OnCorrupt | None = None,
     ) -> dict[Key, Any]:  # pragma: no cover - overridden
@@ -156,7 +159,7 @@ class Repository:
         raise NotImplementedError
 
     def put_many(
-        self, values: Mapping[Key, Any], ttl: Seconds = None
+        self, values: KeyMapping, ttl: Seconds = None
     ) -> bool:  # pragma: no cover - overridden
         """Store several values."""
         raise NotImplementedError
@@ -331,7 +334,7 @@ class Cache(Repository):
         self,
         names: list[Key],
         fulls: list[bytes],
-        defaults: Mapping[Key, Any] | None,
+        defaults: Mapping[Any, Any] | None,
         on_corrupt: OnCorrupt | None,
     ) -> dict[Key, Any]:
         if not fulls:
@@ -389,7 +392,7 @@ class Cache(Repository):
 
     def many(
         self,
-        keys: Iterable[Key] | Mapping[Key, Any],
+        keys: Iterable[Key] | KeyMapping,
         *,
         on_corrupt: OnCorrupt | None = None,
     ) -> dict[Key, Any]:
@@ -429,7 +432,7 @@ class Cache(Repository):
             self._wire.execute("SETEX", full, seconds, self._dumps(value))
         )
 
-    def put_many(self, values: Mapping[Key, Any], ttl: Seconds = None) -> bool:
+    def put_many(self, values: KeyMapping, ttl: Seconds = None) -> bool:
         """Store several values (``Cache::putMany()``) in one round trip.
 
         With a TTL: ``MULTI``, one ``SETEX`` per key, ``EXEC`` — what Laravel sends.
@@ -753,7 +756,7 @@ class TaggedCache(Repository):
 
     def many(
         self,
-        keys: Iterable[Key] | Mapping[Key, Any],
+        keys: Iterable[Key] | KeyMapping,
         *,
         on_corrupt: OnCorrupt | None = None,
     ) -> dict[Key, Any]:
@@ -781,10 +784,11 @@ class TaggedCache(Repository):
         """
         return self.put_many({key: value}, ttl)
 
-    def put_many(self, values: Mapping[Key, Any], ttl: Seconds = None) -> bool:
+    def put_many(self, values: KeyMapping, ttl: Seconds = None) -> bool:
         """Store several tagged values (Laravel: one ``put`` each) in one pipeline."""
         if not values:
             return True
+        by_name: Mapping[Any, Any] = values
         seconds = self._cache._seconds(ttl)
         names = list(values)
         fulls, members = self._full_keys(names)
@@ -793,7 +797,7 @@ class TaggedCache(Repository):
         if seconds is None:
             for full, member, name in zip(fulls, members, names, strict=True):
                 self._index(commands, member, -1)
-                commands.append(("SET", full, dumps(values[name])))
+                commands.append(("SET", full, dumps(by_name[name])))
         elif seconds <= 0:
             for full, member in zip(fulls, members, strict=True):
                 if self._legacy:  # 8/9 record the reference before the check
@@ -803,7 +807,7 @@ class TaggedCache(Repository):
             score = int(wall_time()) + seconds
             for full, member, name in zip(fulls, members, names, strict=True):
                 self._index(commands, member, score)
-                commands.append(("SETEX", full, seconds, dumps(values[name])))
+                commands.append(("SETEX", full, seconds, dumps(by_name[name])))
         results = self._wire.pipeline(commands)
         if seconds is not None and seconds <= 0:
             return bool(results[-1]) if len(names) == 1 else True
