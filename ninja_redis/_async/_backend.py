@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "run_blocking",
     "run_concurrently",
     "roundtrip",
+    "roundtrip_many",
     "run_handler",
     "run_with_timeout",
     "send_packed",
@@ -298,7 +300,7 @@ def _hiredis_reader(conn: Any) -> Any:
     return parser._reader
 
 
-async def roundtrip(conn: Any, data: bytes, timer: Timer | None) -> Any:
+async def roundtrip(conn: Any, data: bytes, timer: Timer | None = None) -> Any:
     """Send a packed request on a pool connection and read its raw reply
     (``disable_decoding``), with one deadline: the connection's ``socket_timeout``.
 
@@ -358,6 +360,19 @@ async def roundtrip(conn: Any, data: bytes, timer: Timer | None) -> Any:
     if type(reply) is list and reply and isinstance(reply[0], RedisConnectionError):
         raise reply[0]
     return reply
+
+
+async def roundtrip_many(conn: Any, data: bytes, count: int) -> list[Any]:
+    """:func:`roundtrip` for ``count`` pipelined requests packed in ``data``: every
+    raw reply, error replies in place (as exception objects)."""
+    await send_packed(conn, data)
+    replies: list[Any] = []
+    for _ in range(count):
+        try:
+            replies.append(await conn.read_response(disable_decoding=True))
+        except RedisResponseError as exc:
+            replies.append(exc)
+    return replies
 
 
 @types.coroutine

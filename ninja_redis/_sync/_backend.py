@@ -11,6 +11,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError as RedisResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 __all__ = [
     "spawn",
     "wait_spawned",
@@ -25,6 +29,7 @@ __all__ = [
     "run_blocking",
     "run_concurrently",
     "roundtrip",
+    "roundtrip_many",
     "run_handler",
     "run_with_timeout",
     "send_packed",
@@ -289,11 +294,123 @@ def create_timer() -> Timer | None:
     return None
 
 
-def roundtrip(conn: Any, data: bytes, timer: Timer | None) -> Any:
-    """Send a packed request on a pool connection and read its raw reply
-    (``disable_decoding``; the socket timeout applies)."""
-    send_packed(conn, data)
-    return conn.read_response(disable_decoding=True)
+_NOT_ENOUGH: Any = None
+_HiredisParser: Any = None
+try:  # redis-py's private hiredis parser: read its replies without its read path
+    from redis._parsers import hiredis as _hiredis_mod
+
+    _NOT_ENOUGH = _hiredis_mod.NOT_ENOUGH_DATA
+    _HiredisParser = _hiredis_mod._HiredisParser
+except (ImportError, AttributeError):  # pragma: no cover - redis-py's own reads then
+    pass
+
+
+def _lean_parser(conn: Any) -> Any:
+    """The connection's hiredis parser when the socket can be used directly: connected,
+    RESP2, nothing half-read (``None``: go through redis-py)."""
+    parser = getattr(conn, "_parser", None)
+    if (
+        _HiredisParser is None
+        or type(parser) is not _HiredisParser
+        or getattr(parser, "_reader", None) is None
+        or conn._sock is None
+        or conn.protocol not in (2, "2", None)
+    ):
+        return None
+    return parser
+
+
+def _read_lean(conn: Any, parser: Any) -> Any:
+    """The next raw reply from the socket into the parser's reader (connection errors
+    disconnect and raise redis-py's exceptions, as its own read does)."""
+    reader = parser._reader
+    reply = reader.gets(False)
+    if reply is not _NOT_ENOUGH:
+        return reply
+    sock, buf = conn._sock, parser._buffer
+    try:
+        while reply is _NOT_ENOUGH:
+            n = sock.recv_into(buf)
+            if not n:
+                raise OSError("Connection closed by server.")
+            reader.feed(buf, 0, n)
+            reply = reader.gets(False)
+    except TimeoutError:
+        conn.disconnect()
+        raise RedisTimeoutError(f"Timeout reading from {conn._host_error()}") from None
+    except OSError as exc:
+        conn.disconnect()
+        raise RedisConnectionError(
+            f"Error while reading from {conn._host_error()} : {exc.args}"
+        ) from None
+    except BaseException:  # interrupted (KeyboardInterrupt...): the reply is unknown
+        conn.disconnect()
+        raise
+    return reply
+
+
+def _send_lean(conn: Any, data: bytes) -> None:
+    try:
+        conn._sock.sendall(data)
+    except TimeoutError:
+        conn.disconnect()
+        raise RedisTimeoutError("Timeout writing to socket") from None
+    except OSError as exc:
+        conn.disconnect()
+        raise RedisConnectionError(
+            f"Error while writing to {conn._host_error()} : {exc.args}"
+        ) from None
+    except BaseException:
+        conn.disconnect()
+        raise
+
+
+def _raise_errors(reply: Any) -> Any:
+    if isinstance(reply, Exception):
+        raise reply
+    if type(reply) is list and reply and isinstance(reply[0], RedisConnectionError):
+        raise reply[0]
+    return reply
+
+
+def roundtrip(conn: Any, data: bytes, timer: Timer | None = None) -> Any:
+    """Send a packed request on a redis-py connection and read its raw reply
+    (``disable_decoding``); error replies raise their ``ResponseError`` subclass.
+
+    On a connected RESP2 hiredis connection the bytes go straight to its socket and the
+    reply is read straight into its hiredis reader (redis-py's read path costs more than
+    the round trip's own system calls); the socket timeout applies, and a timeout or a
+    closed socket disconnects and raises redis-py's ``TimeoutError``/``ConnectionError``,
+    as redis-py does. Otherwise (not yet connected, no hiredis, RESP3) redis-py's path.
+    """
+    parser = _lean_parser(conn)
+    if parser is None:
+        send_packed(conn, data)
+        return conn.read_response(disable_decoding=True)
+    _send_lean(conn, data)
+    return _raise_errors(_read_lean(conn, parser))
+
+
+def roundtrip_many(conn: Any, data: bytes, count: int) -> list[Any]:
+    """:func:`roundtrip` for ``count`` pipelined requests packed in ``data``: every
+    raw reply, error replies in place (as exception objects)."""
+    parser = _lean_parser(conn)
+    replies: list[Any] = []
+    if parser is None:
+        send_packed(conn, data)
+        for _ in range(count):
+            try:
+                replies.append(conn.read_response(disable_decoding=True))
+            except RedisResponseError as exc:
+                replies.append(exc)
+        return replies
+    _send_lean(conn, data)
+    for _ in range(count):
+        reply = _read_lean(conn, parser)
+        if isinstance(reply, RedisConnectionError):
+            raise reply
+        replies.append(reply)
+    return replies
 
 
 def run_handler(

@@ -210,19 +210,12 @@ def _pack(conn: Any, args: Sequence[EncodableArg]) -> bytes:
 
 def conn_roundtrip(conn: Any, args: Sequence[EncodableArg]) -> Any:
     """One command on one redis-py connection: the raw reply (errors raise)."""
-    _backend.send_packed(conn, _pack(conn, args))
-    return conn.read_response()
+    return _backend.roundtrip(conn, _pack(conn, args))
 
 
 def conn_roundtrip_many(
     conn: Any, commands: Sequence[Sequence[EncodableArg]]
 ) -> list[Any]:
     """Pipelined commands on one connection; error replies are returned in place."""
-    _backend.send_packed(conn, b"".join([_pack(conn, cmd) for cmd in commands]))
-    replies: list[Any] = []
-    for _ in commands:
-        try:
-            replies.append(conn.read_response())
-        except ResponseError as exc:
-            replies.append(exc)
-    return replies
+    data = b"".join([_pack(conn, cmd) for cmd in commands])
+    return _backend.roundtrip_many(conn, data, len(commands))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import pytest
 import redis.asyncio as redis
+from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, ResponseError
 
 from ninja_redis._async.app import AsyncLaravel
@@ -158,3 +162,43 @@ async def test_replies_are_resp2_even_for_a_resp3_client(
     await wire.execute("DEL", key)
     await wire.aclose()
     await client.aclose()
+
+
+async def test_read_timeout_raises_and_the_wire_recovers(redis_url: str) -> None:
+    # a reply slower than the socket timeout (BLPOP blocks 2 s, the timeout is 0.2 s):
+    # redis-py's TimeoutError after the client's own retry policy (here: one retry),
+    # the half-read socket is dropped, and the next command gets its own reply
+    client = redis.Redis.from_url(
+        redis_url, socket_timeout=0.2, retry=redis.retry.Retry(NoBackoff(), 1)
+    )
+    app = AsyncLaravel.from_client(client)
+    try:
+        wire = app.wire()
+        await wire.execute("PING")
+        started = time.monotonic()
+        with pytest.raises(redis.TimeoutError):
+            await wire.execute("BLPOP", f"never:{uuid.uuid4().hex}", 2)
+        assert 0.35 < time.monotonic() - started < 1.5  # two tries of 0.2 s
+        assert await wire.execute("ECHO", b"after") == b"after"
+        assert all(c.is_connected for c in wire._free)
+    finally:
+        await app.aclose()
+        await client.aclose()
+
+
+async def test_killed_connection_mid_use_is_retried(
+    redis_url: str, prefix: str
+) -> None:
+    # the server drops the wire's socket between two commands (CLIENT KILL): the next
+    # command sees a closed socket and is sent again on a fresh connection
+    async with AsyncLaravel.from_url(redis_url, redis_prefix=prefix) as app:
+        wire = app.wire()
+        key = app.keys.cache("k")
+        await wire.execute("CLIENT", "SETNAME", "ninja-wire-victim")
+        client = redis.Redis.from_url(redis_url)
+        try:
+            assert await client.client_kill_filter(_type=None, skipme=True) >= 1
+        finally:
+            await client.aclose()
+        assert await wire.execute("SET", key, b"v") == b"OK"
+        assert await wire.pipeline([("GET", key), ("STRLEN", key)]) == [b"v", 1]

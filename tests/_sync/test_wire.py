@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import pytest
 import redis
+from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, ResponseError
 
 from ninja_redis._sync.app import Laravel
@@ -159,3 +163,43 @@ def test_replies_are_resp2_even_for_a_resp3_client(
     wire.execute("DEL", key)
     wire.close()
     client.close()
+
+
+def test_read_timeout_raises_and_the_wire_recovers(redis_url: str) -> None:
+    # a reply slower than the socket timeout (BLPOP blocks 2 s, the timeout is 0.2 s):
+    # redis-py's TimeoutError after the client's own retry policy (here: one retry),
+    # the half-read socket is dropped, and the next command gets its own reply
+    client = redis.Redis.from_url(
+        redis_url, socket_timeout=0.2, retry=redis.retry.Retry(NoBackoff(), 1)
+    )
+    app = Laravel.from_client(client)
+    try:
+        wire = app.wire()
+        wire.execute("PING")
+        started = time.monotonic()
+        with pytest.raises(redis.TimeoutError):
+            wire.execute("BLPOP", f"never:{uuid.uuid4().hex}", 2)
+        assert 0.35 < time.monotonic() - started < 1.5  # two tries of 0.2 s
+        assert wire.execute("ECHO", b"after") == b"after"
+        assert all(c.is_connected for c in wire._free)
+    finally:
+        app.close()
+        client.close()
+
+
+def test_killed_connection_mid_use_is_retried(
+    redis_url: str, prefix: str
+) -> None:
+    # the server drops the wire's socket between two commands (CLIENT KILL): the next
+    # command sees a closed socket and is sent again on a fresh connection
+    with Laravel.from_url(redis_url, redis_prefix=prefix) as app:
+        wire = app.wire()
+        key = app.keys.cache("k")
+        wire.execute("CLIENT", "SETNAME", "ninja-wire-victim")
+        client = redis.Redis.from_url(redis_url)
+        try:
+            assert client.client_kill_filter(_type=None, skipme=True) >= 1
+        finally:
+            client.close()
+        assert wire.execute("SET", key, b"v") == b"OK"
+        assert wire.pipeline([("GET", key), ("STRLEN", key)]) == [b"v", 1]
