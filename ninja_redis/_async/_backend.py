@@ -25,6 +25,7 @@ __all__ = [
     "Timer",
     "create_event",
     "create_timer",
+    "task_timer",
     "install_signal_handlers",
     "monotonic",
     "prepare_timeouts",
@@ -276,6 +277,26 @@ def create_timer() -> Timer | None:
     return Timer() if _UNCANCEL else None
 
 
+_TASK_TIMERS: dict[asyncio.Task[Any], Timer] = {}
+
+
+def task_timer() -> Timer | None:
+    """The current task's :class:`Timer` for :func:`roundtrip` reads, created on first
+    use and forgotten when the task is done (``None`` outside a task or on 3.10)."""
+    task = asyncio.current_task()
+    if task is None or not _UNCANCEL:
+        return None
+    timer = _TASK_TIMERS.get(task)
+    if timer is None:
+        timer = _TASK_TIMERS[task] = Timer()
+        task.add_done_callback(_forget_task_timer)
+    return timer
+
+
+def _forget_task_timer(task: asyncio.Task[Any]) -> None:
+    _TASK_TIMERS.pop(task, None)
+
+
 _NOT_ENOUGH: Any = None
 _AsyncHiredisParser: Any = None
 try:  # redis-py's private hiredis parser: read its replies without its read path
@@ -293,7 +314,7 @@ def _hiredis_reader(conn: Any) -> Any:
     if (
         _AsyncHiredisParser is None
         or not isinstance(parser, _AsyncHiredisParser)
-        or not parser._connected
+        or not getattr(parser, "_connected", False)
         or conn.protocol not in (2, "2", None)
     ):
         return None

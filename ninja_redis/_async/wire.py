@@ -209,7 +209,7 @@ def _pack(conn: Any, args: Sequence[EncodableArg]) -> bytes:
 
 async def conn_roundtrip(conn: Any, args: Sequence[EncodableArg]) -> Any:
     """One command on one redis-py connection: the raw reply (errors raise)."""
-    return await _backend.roundtrip(conn, _pack(conn, args))
+    return await _backend.roundtrip(conn, _pack(conn, args), _backend.task_timer())
 
 
 async def conn_roundtrip_many(

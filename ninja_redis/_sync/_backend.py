@@ -23,6 +23,7 @@ __all__ = [
     "Timer",
     "create_event",
     "create_timer",
+    "task_timer",
     "install_signal_handlers",
     "monotonic",
     "prepare_timeouts",
@@ -291,6 +292,11 @@ class Timer:
 
 def create_timer() -> Timer | None:
     """``None``: the blocking twin needs no timer (see the asyncio version)."""
+    return None
+
+
+def task_timer() -> Timer | None:
+    """``None``: blocking reads use the socket timeout (see the asyncio version)."""
     return None
 
 

@@ -210,7 +210,7 @@ def _pack(conn: Any, args: Sequence[EncodableArg]) -> bytes:
 
 def conn_roundtrip(conn: Any, args: Sequence[EncodableArg]) -> Any:
     """One command on one redis-py connection: the raw reply (errors raise)."""
-    return _backend.roundtrip(conn, _pack(conn, args))
+    return _backend.roundtrip(conn, _pack(conn, args), _backend.task_timer())
 
 
 def conn_roundtrip_many(
