@@ -277,7 +277,10 @@ def test_unique_lock_name() -> None:
     # before 12.54 the class name even with a displayName()
     assert unique_lock_name(named, (12, 53)) == ("App\\Jobs\\X", "5")
     # 12.54+: PHP 8.2's hash('xxh128', 'App\\Jobs\\X'), printed by php -r
-    assert unique_lock_name(named, (12, 54)) == ("4d6be50fe36a20c524c75c3de8bd3a3b", "5")
+    assert unique_lock_name(named, (12, 54)) == (
+        "4d6be50fe36a20c524c75c3de8bd3a3b",
+        "5",
+    )
     assert unique_lock_name(job, (13, 0)) == ("App\\Jobs\\U", "5")
 
 
