@@ -159,10 +159,23 @@ def _digits_shortest(x: float) -> tuple[str, int]:
 
 
 def _digits_precision(x: float, ndigit: int) -> tuple[str, int]:
-    """``ndigit`` correctly rounded significant digits (zend_dtoa mode 2)."""
+    """``ndigit`` correctly rounded significant digits (zend_dtoa mode 2).
+
+    zend_dtoa drops trailing zeros, except on its "small integer" path: an integral
+    value below 1e15 that is an exact tie rounded down (half to even) keeps them, so
+    PHP casts ``120000000000005.0`` to ``"1.2000000000000E+14"``.
+    """
     s = f"{abs(x):.{ndigit - 1}e}"
     mant, exp = s.split("e")
-    digits = mant.replace(".", "").rstrip("0") or "0"
+    digits = mant.replace(".", "")
+    n = int(abs(x)) if abs(x) < 1e15 and x.is_integer() else 0
+    drop = len(str(n)) - ndigit
+    if not (
+        drop > 0
+        and n % 10**drop == 5 * 10 ** (drop - 1)
+        and int(digits) == n // 10**drop
+    ):
+        digits = digits.rstrip("0") or "0"
     decpt = int(exp) + 1
     if digits == "0":
         decpt = 1

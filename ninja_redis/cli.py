@@ -10,6 +10,8 @@
     get KEY                     decode a cache value: PHP type, Python repr, TTL
     queue stats [QUEUE ...]     pending / delayed / reserved per queue
     queue peek QUEUE [-n N]     the next jobs, without taking them
+    queue restart               php artisan queue:restart: workers (Laravel's and
+                                ninja_redis's) stop after their current job
     failed list|show ID|retry ID...|forget ID...|flush [--hours H]
     session show ID | --cookie VALUE
                                 a session's user ids and attributes (secrets redacted)
@@ -520,6 +522,18 @@ def cmd_queue_peek(ctx: Context) -> int:
     return 0
 
 
+def cmd_queue_restart(ctx: Context) -> int:
+    """``php artisan queue:restart``: ``Cache::forever('illuminate:queue:restart',
+    time())`` on the cache store (the number is stored raw, e.g. ``1767225600``)."""
+    app = ctx.app
+    cache = app.config.cache_connection
+    key = app.keys.queue_restart()
+    now = int(time.time())
+    app.connection(cache).set(key, app.codec(cache).dumps(now))
+    ctx.emit({"key": _text(key), "value": now}, "Broadcasting queue restart signal.")
+    return 0
+
+
 # -------------------------------------------------------------------- failed
 
 
@@ -758,9 +772,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-bytes", type=int, default=200, help="raw bytes to show")
     s.set_defaults(func=cmd_get)
 
-    q = sub.add_parser("queue", help="queue sizes and jobs").add_subparsers(
-        dest="queue_command", metavar="stats|peek", required=True
-    )
+    q = sub.add_parser(
+        "queue", help="queue sizes and jobs, restart signal"
+    ).add_subparsers(dest="queue_command", metavar="stats|peek|restart", required=True)
     s = q.add_parser("stats", help="pending, delayed and reserved jobs per queue")
     s.add_argument(
         "queues", nargs="*", metavar="QUEUE", help="queue names (default: REDIS_QUEUE)"
@@ -777,6 +791,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--payload", action="store_true", help="print the whole payload JSON"
     )
     s.set_defaults(func=cmd_queue_peek)
+    s = q.add_parser(
+        "restart",
+        help="signal queue workers to stop after their current job "
+        "(php artisan queue:restart)",
+    )
+    s.set_defaults(func=cmd_queue_restart)
 
     s = sub.add_parser(
         "failed", help="failed jobs (queue:failed, retry, forget, flush)"

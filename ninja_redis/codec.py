@@ -204,6 +204,13 @@ class PhpRedisPacker:
         return self.unserialize(data, strict=strict)
 
 
+def _raw_numeric_string(data: bytes) -> bool:
+    """Does RedisStore store this string raw? ``is_numeric`` and finite as a float:
+    ``"1e999"`` is numeric but overflows to INF, so it is ``serialize()``-d
+    (8.x–12.28 ``! in_array($value, [INF, -INF])``, 12.29+ ``is_finite($value)``)."""
+    return is_php_numeric(data) and math.isfinite(float(data))
+
+
 def _finite_number(value: Any) -> bool:
     t = type(value)
     if t is int:
@@ -219,7 +226,8 @@ class LaravelCacheCodec:
     ``laravel_version``: ``(major, minor)`` of the PHP application (the rules changed
     in 11.39). ``serializer`` / ``compression`` / ``compression_level``: the phpredis
     options of the cache connection (``database.redis.cache.options``).
-    ``allowed_classes``: Laravel 12.53+ ``cache.serializable_classes`` (``True`` = all).
+    ``allowed_classes``: Laravel 12.53+ ``cache.serializable_classes`` (``True`` = all;
+    ignored before 12.53, which revives every class).
 
     Without a phpredis serializer Laravel stores PHP numbers raw (``42``, ``0.3``,
     numeric strings byte for byte) and ``serialize()``-s everything else; ``get()``
@@ -240,6 +248,9 @@ class LaravelCacheCodec:
     ) -> None:
         self.laravel_version = tuple(laravel_version)
         self.packer = PhpRedisPacker(serializer, compression, compression_level)
+        if self.laravel_version[:2] < (12, 53):
+            # cache.serializable_classes is read from 12.53 on (spec §0 row 9)
+            allowed_classes = True
         if allowed_classes is not True and not isinstance(allowed_classes, bool):
             allowed_classes = frozenset(allowed_classes)
         self.allowed_classes = allowed_classes
@@ -273,7 +284,7 @@ class LaravelCacheCodec:
         t = type(value)
         if t is str:
             b = value.encode("utf-8", "surrogateescape")
-            if is_php_numeric(b):
+            if _raw_numeric_string(b):
                 return b  # type: ignore[no-any-return]
         elif t is int:
             return str(value).encode("ascii")
@@ -281,7 +292,7 @@ class LaravelCacheCodec:
             if math.isfinite(value):
                 return format_php_number(value).encode("ascii")
         elif t is bytes:
-            if is_php_numeric(value):
+            if _raw_numeric_string(value):
                 return value  # type: ignore[no-any-return]
         return php_dumps(value)
 
@@ -314,7 +325,11 @@ class LaravelCacheCodec:
             # 42 -> i:42;   ['a'=>1] -> s:14:"a:1:{s:1:"a";i:1;}";
             if _finite_number(value):
                 return packer.pack(value)
-            if isinstance(value, (str, bytes)) and is_php_numeric(value):
+            if isinstance(value, (str, bytes)) and _raw_numeric_string(
+                value.encode("utf-8", "surrogateescape")
+                if isinstance(value, str)
+                else value
+            ):
                 return packer.pack(value)
             return packer.pack(php_dumps(value))
         return packer.pack(value)

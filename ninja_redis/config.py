@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,9 +229,13 @@ class LaravelConfig:
 
     @property
     def effective_cache_prefix(self) -> str:
-        """⟨C⟩: the cache prefix as RedisStore uses it (8.x–10.x append ``:``)."""
-        if self.cache_prefix and self.laravel_version < (11, 0):
-            return self.cache_prefix + ":"
+        """⟨C⟩: the cache prefix as RedisStore uses it (8.x–10.x append ``:``).
+
+        8.x–10.x ``setPrefix()``: ``! empty($prefix) ? $prefix.':' : ''``, and PHP's
+        ``empty("0")`` is true, so ``"0"`` means no prefix there; 11.x+ use it as is.
+        """
+        if self.laravel_version < (11, 0):
+            return "" if self.cache_prefix in ("", "0") else self.cache_prefix + ":"
         return self.cache_prefix
 
     @property
@@ -424,11 +427,37 @@ def _interpolate(value: str, seen: Mapping[str, str], env: Mapping[str, str]) ->
 # ----------------------------------------------------------------- Str::slug
 
 
+# voku/portable-ascii: characters ``to_ascii()`` looks at (anything but \t \x10 \x13
+# \n \r and printable ASCII), and the ones it finally deletes.
+_NOT_ASCII = re.compile("[^\x09\x10\x13\x0a\x0d\x20-\x7e]")
+
+
+def _to_ascii(text: str) -> str:
+    """``Str::ascii($text)``: voku/portable-ascii ``ASCII::to_ascii($text, 'en')``.
+
+    Known sequences of 3, then 2 non-ASCII characters are replaced, then single
+    ones (``ß`` → ``ss``, ``Ж`` → ``Zh``); what is left that is not ASCII is removed.
+    """
+    chars = _NOT_ASCII.findall(text)
+    if not chars:
+        return text
+    from ._ascii import TABLE
+
+    done: set[str] = set()
+    for n in (3, 2, 1):
+        for i in range(len(chars) - n + 1):
+            seq = "".join(chars[i : i + n])
+            if seq not in done and seq in TABLE and seq in text:
+                done.add(seq)
+                text = text.replace(seq, TABLE[seq])
+    for ws in ("\n\r", "\n", "\r", "\t"):
+        text = text.replace(ws, " ")
+    return _NOT_ASCII.sub("", text)
+
+
 def slug(title: str, separator: str = "-") -> str:
     """Laravel's ``Str::slug($title, $separator)`` (ASCII transliteration, lowercase)."""
-    text = (
-        unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    )
+    text = _to_ascii(title)
     flip = "_" if separator == "-" else "-"
     text = text.replace(flip, separator)
     text = text.replace("@", f"{separator}at{separator}")
@@ -555,9 +584,19 @@ def _from_env_mapping(
     else:
         overrides.pop("laravel_version", None)
     version = LaravelVersion.parse(laravel_version)
-    app_name = str(
-        overrides.get("app_name") or _env_value(env, "APP_NAME") or "Laravel"
-    )
+    # env('APP_NAME', 'laravel'): the default only when the variable is missing;
+    # APP_NAME= (or null) slugs to "" (prefixes "_database_", "_cache_", ...).
+    if "app_name" in overrides:
+        app_name = str(overrides["app_name"])
+    elif "APP_NAME" in env:
+        name = _env_value(env, "APP_NAME")
+        # PHP's (string) of what env() returns: null/false -> "", true -> "1"
+        if name is None or name is False:
+            app_name = ""
+        else:
+            app_name = "1" if name is True else str(name)
+    else:
+        app_name = "Laravel"
     style = overrides.pop("prefix_style", None) or _env_value(env, "NINJA_PREFIX_STYLE")
     defaults = _version_defaults(version, app_name, style)
 
@@ -572,7 +611,11 @@ def _from_env_mapping(
 
     kw: dict[str, Any] = {"laravel_version": version, "app_name": app_name}
     kw["app_key"] = pick("app_key", "APP_KEY", None) or None
-    prev = pick("previous_keys", "APP_PREVIOUS_KEYS", ())
+    # APP_PREVIOUS_KEYS is read by config/app.php and the Encrypter from 11.0 on
+    # (spec §0 row 20); Laravel 8-10 ignore the variable.
+    prev = pick(
+        "previous_keys", "APP_PREVIOUS_KEYS" if version >= (11, 0) else None, ()
+    )
     if isinstance(prev, str):
         prev = tuple(k for k in prev.split(",") if k)  # array_filter(explode(","))
     kw["previous_keys"] = tuple(prev)
@@ -727,6 +770,15 @@ def _connections(
     )
     for conn in (default, cache):
         conn.setdefault("prefix", None)
+        if (
+            version < (9, 6)
+            and "redis_username" not in overrides
+            and str(pick("redis_client", "REDIS_CLIENT", "phpredis")).lower()
+            == "phpredis"
+        ):
+            # ... nor one from REDIS_URL (or ?username=): 8.x-9.5 PhpRedisConnector
+            # sends AUTH with the password only.
+            conn["username"] = None
     out: dict[str, RedisConnectionConfig] = {}
     for conn in (default, cache):
         prefix = conn.pop("prefix")

@@ -45,6 +45,16 @@ def to_bytes(value: str | bytes | int) -> bytes:
     raise TypeError(f"keys must be str or bytes, not {type(value).__name__}")
 
 
+def has_hash_tag(key: str) -> bool:
+    """Laravel's ``Connection::hasHashTag()`` (13.x), which is Redis' own rule: the
+    text between the first ``{`` and the first ``}`` after it is not empty."""
+    start = key.find("{")
+    if start < 0:
+        return False
+    end = key.find("}", start + 1)
+    return end > start + 1
+
+
 def glob_escape(value: bytes) -> bytes:
     """Escape Redis glob metacharacters so ``value`` matches itself in SCAN MATCH."""
     return _GLOB_SPECIAL.sub(rb"\\\1", value)
@@ -153,7 +163,14 @@ class KeySpace:
         return None
 
     def tag_flush_prefix_pattern(self) -> bytes:
-        """ARGV[1] of the 12.30+ tag flush script: ⟨P⟩⟨C⟩ as a Lua pattern (``-`` → ``%-``)."""
+        """ARGV[1] of the 12.30+ tag flush script: ⟨P⟩⟨C⟩ as a Lua pattern.
+
+        12.41+ escape ``-`` as ``%-`` (laravel/framework#57927); 12.30–12.40 send
+        ⟨P⟩⟨C⟩ as is, so with a hyphenated prefix their ``string.gsub`` matches
+        nothing and the ``ZREM``s leave the entries in the flushed tag sets.
+        """
+        if self.config.laravel_version < (12, 41):
+            return self._cache_head
         return self._cache_head.replace(b"-", b"%-")
 
     # --------------------------------------------------------------- tags 8/9
@@ -189,8 +206,8 @@ class KeySpace:
     def unique_job_lock(self, job_name: str, unique_id: str = "") -> bytes:
         """``ShouldBeUnique`` lock: ``laravel_unique_job:`` + class + [``:`` 11.x+] + id.
 
-        ``job_name`` is the class name, or (12.54+) the xxh128 of ``displayName()`` when
-        the job defines one; the caller decides which.
+        ``job_name`` is the class name, or, when the job defines ``displayName()``, its
+        value (12.41–12.53) or xxh128 (12.54+): ``payloads.unique_lock_name`` decides.
         """
         sep = ":" if self.config.laravel_version >= (11, 0) else ""
         return self.lock(f"laravel_unique_job:{job_name}{sep}{unique_id}")
@@ -207,12 +224,16 @@ class KeySpace:
 
     # ----------------------------------------------------------------- queues
 
+    def _braces_queues(self) -> bool:
+        """13.x on a cluster connection wraps queue names in ``{}`` itself."""
+        return self.config.cluster and self.config.laravel_version >= (13, 0)
+
     def queue_base(self, name: str | None = None) -> bytes:
-        """``queues:NAME`` without ⟨P⟩ (13.x cluster: ``queues:{NAME}``)."""
+        """``queues:NAME`` without ⟨P⟩ (13.x cluster: ``queues:{NAME}`` unless NAME
+        already has a hash tag, as ``RedisQueue::getQueueRedisKey``)."""
         queue = name or self.config.queue
-        if self.config.cluster and self.config.laravel_version >= (13, 0):
-            if not re.search(r"\{[^}]+\}", queue):
-                queue = "{" + queue + "}"
+        if self._braces_queues() and not has_hash_tag(queue):
+            queue = "{" + queue + "}"
         return b"queues:" + to_bytes(queue)
 
     def queue(self, name: str | None = None) -> QueueKeys:
@@ -240,8 +261,13 @@ class KeySpace:
             if rest.endswith(suffix):
                 return None
         name = rest.decode("utf-8", "surrogateescape")
-        if self.config.cluster and name.startswith("{") and name.endswith("}"):
-            name = name[1:-1]
+        if (
+            self._braces_queues()
+            and name.startswith("{")
+            and name.endswith("}")
+            and not has_hash_tag(name[1:-1])
+        ):
+            name = name[1:-1]  # the braces 13.x added
         return name
 
     def failed_jobs_list(self) -> bytes:
@@ -259,8 +285,12 @@ class KeySpace:
         return self.cache(b"illuminate:queue:restart")
 
     def queue_paused(self, connection: str, queue: str) -> bytes:
-        """``illuminate:queue:paused:CONN:QUEUE`` (12.x; cache store)."""
+        """``illuminate:queue:paused:CONN:QUEUE`` (``queue:pause``, 12.40+; cache store)."""
         return self.cache(f"illuminate:queue:paused:{connection}:{queue}")
+
+    def queues_paused(self) -> bytes:
+        """``illuminate:queues:paused`` (``queue:pause --all``, 13.25+; cache store)."""
+        return self.cache(b"illuminate:queues:paused")
 
     def horizon(self, suffix: str | bytes) -> bytes:
         """A Horizon key: the Horizon prefix replaces ⟨P⟩."""

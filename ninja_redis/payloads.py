@@ -1677,12 +1677,15 @@ def job_display_name(job: PhpJob | str) -> str:
 
 def unique_lock_name(job: PhpJob, version: VersionLike = (12, 67)) -> tuple[str, str]:
     """``(job_name, unique_id)`` for :meth:`KeySpace.unique_job_lock` (spec row 19):
-    the class name, or from 12.54 ``xxh128(displayName())`` when the job defines a
-    ``displayName()``."""
+    the class name; when the job defines a ``displayName()``, 12.41–12.53 use its
+    value as is (laravel/framework#57499) and 12.54+ ``xxh128(displayName())``
+    (#59141)."""
     v = _ver(version)
     uid = "" if job.unique_id is None else _php_string(job.unique_id)
     name = job.class_name
-    if v >= (12, 54) and job.display_name is not None:
+    if (12, 41) <= v < (12, 54) and job.display_name is not None:
+        name = job.display_name
+    elif v >= (12, 54) and job.display_name is not None:
         try:
             import xxhash
         except ImportError as exc:  # pragma: no cover - depends on the environment

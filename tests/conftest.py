@@ -4,8 +4,9 @@ Tests never touch the machine's shared Redis: a session fixture starts its own
 ``redis-server`` on a free port (``--save "" --appendonly no``), waits for PING and stops it
 at the end. ``redis_server_factory`` starts more servers with any config a test needs
 (ACL users, renamed commands, AOF, maxmemory). ``NINJA_REDIS_TEST_URL`` points the default
-fixture at an existing server instead. Without ``redis-server`` the suite fails with an
-install hint rather than skipping.
+fixture at an existing server instead. ``redis_cluster`` starts a 3-master Redis Cluster
+(``cluster``-marked tests; ``NINJA_REDIS_TEST_CLUSTER_URL`` names an existing one). Without
+``redis-server`` the suite fails with an install hint rather than skipping.
 """
 
 from __future__ import annotations
@@ -185,6 +186,128 @@ def redis_server_factory(
         yield factory
     finally:
         factory.stop_all()
+
+
+# The hash slots of each master, split as ``redis-cli --cluster create`` splits them.
+CLUSTER_SLOTS = ((0, 5460), (5461, 10922), (10923, 16383))
+
+
+@dataclass
+class RedisClusterServers:
+    """A Redis Cluster for the tests: three masters without replicas (``nodes`` is
+    empty when ``NINJA_REDIS_TEST_CLUSTER_URL`` names an existing cluster)."""
+
+    host: str
+    port: int
+    nodes: list[RedisServer] = field(default_factory=list)
+    password: str | None = None
+
+    @property
+    def url(self) -> str:
+        """URL of the seed node (the first master)."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/0"
+
+    def client(self, **kw: object) -> redis.RedisCluster:
+        """A plain redis-py cluster client (bytes replies) for looking at raw keys."""
+        return redis.RedisCluster(
+            host=self.host,
+            port=self.port,
+            password=self.password,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+def _cluster_info(client: redis.Redis) -> dict[str, str]:
+    text = client.execute_command("CLUSTER", "INFO")
+    if isinstance(text, bytes):
+        text = text.decode()
+    return dict(line.split(":", 1) for line in str(text).splitlines() if ":" in line)
+
+
+def _form_cluster(nodes: list[RedisServer], timeout: float = 20.0) -> None:
+    """Assign the slots, introduce the nodes to each other and wait until every node
+    reports ``cluster_state:ok`` with all masters known (what ``redis-cli --cluster
+    create --cluster-yes`` does, through redis-py)."""
+    clients = [n.client(socket_timeout=5) for n in nodes]
+    try:
+        for i, (c, (first, last)) in enumerate(
+            zip(clients, CLUSTER_SLOTS, strict=True)
+        ):
+            c.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)  # Redis 7+
+            # distinct epochs, so the nodes need no epoch-collision round
+            c.execute_command("CLUSTER", "SET-CONFIG-EPOCH", i + 1)
+        # every node meets every other one (no waiting for gossip to spread them);
+        # CLUSTER MEET ip port [bus-port]: the bus port is not port + 10000 here
+        for i, c in enumerate(clients):
+            for node in nodes[i + 1 :]:
+                bus = [
+                    x.split()[1] for x in node.config if x.startswith("cluster-port")
+                ]
+                c.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port, *bus)
+        deadline = time.monotonic() + timeout
+        while True:
+            infos = [_cluster_info(c) for c in clients]
+            if all(
+                i.get("cluster_state") == "ok"
+                and i.get("cluster_known_nodes") == str(len(nodes))
+                and i.get("cluster_slots_assigned") == "16384"
+                for i in infos
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the test cluster did not converge: {infos}")
+            time.sleep(0.05)
+    finally:
+        for c in clients:
+            c.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(
+    redis_server_factory: RedisServerFactory,
+) -> Iterator[RedisClusterServers]:
+    """A 3-master Redis Cluster (no replicas) of ``redis-server --cluster-enabled yes``
+    processes on free ports, started on first use and stopped at the end of the session.
+
+    ``NINJA_REDIS_TEST_CLUSTER_URL`` (a seed node's URL) uses an existing cluster instead
+    (the tests write under their own prefixes, and one of them sends ``FLUSHDB``).
+    """
+    url = os.environ.get("NINJA_REDIS_TEST_CLUSTER_URL")
+    if url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        yield RedisClusterServers(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 6379,
+            password=parts.password,
+        )
+        return
+    nodes: list[RedisServer] = []
+    cluster = RedisClusterServers(host="127.0.0.1", port=0, nodes=nodes)
+    try:
+        for _ in CLUSTER_SLOTS:
+            nodes.append(
+                redis_server_factory(
+                    [
+                        "cluster-enabled yes",
+                        "cluster-config-file nodes.conf",
+                        "cluster-node-timeout 5000",
+                        # the bus port must be free too (port + 10000 may not exist)
+                        f"cluster-port {free_port()}",
+                    ]
+                )
+            )
+        cluster.port = nodes[0].port
+        _form_cluster(nodes)
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,7 @@ PURE = [
     "payloads",
     "sessions",
     "_scripts",
+    "_chains",
 ]
 
 

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from redis.crc import key_slot
+
 from .. import _scripts
 from ..exceptions import CodecError, LockError, UnserializeError
 from ..keys import glob_escape, to_bytes
@@ -290,6 +292,9 @@ class AsyncCache(AsyncRepository):
         v = cfg.laravel_version
         self._version: tuple[int, int] = (v.major, v.minor)
         self._legacy_tags = v < (10, 0)
+        #: Redis Cluster: a multi-key command (MGET, DEL) or script names keys of one
+        #: hash slot only, and SCAN sees one master at a time
+        self._cluster = cfg.cluster
         self._atomic_tag_flush = v >= (12, 30) and not cfg.cluster
         self._transaction = not cfg.cluster
         #: key material per tag list (sha1 namespaces etc.), see AsyncTaggedCache
@@ -338,7 +343,11 @@ class AsyncCache(AsyncRepository):
     ) -> dict[Key, Any]:
         if not fulls:
             return {}
-        raws: list[bytes | None] = await self._wire.execute("MGET", *fulls)
+        raws: list[bytes | None]
+        if self._cluster:
+            raws = await self._mget_by_slot(fulls)
+        else:
+            raws = await self._wire.execute("MGET", *fulls)
         if defaults is None:
             # hot path: no per-key defaults, so a miss and a cached null are both None
             loads = self._loads
@@ -357,6 +366,26 @@ class AsyncCache(AsyncRepository):
             d = None if defaults is None else defaults[name]
             out[name] = d if raw is None else self._decode(full, raw, d, on_corrupt)
         return out
+
+    async def _mget_by_slot(self, fulls: list[bytes]) -> list[bytes | None]:
+        """Cluster ``MGET``: one per hash slot (what phpredis' ``RedisCluster::mget``
+        sends), pipelined, the values back in the order of ``fulls``."""
+        groups = _by_slot(fulls)
+        if len(groups) == 1:
+            return list(await self._wire.execute("MGET", *fulls))
+        replies = await self._wire.pipeline([("MGET", *ks) for ks in groups.values()])
+        found: dict[bytes, bytes | None] = {}
+        for ks, values in zip(groups.values(), replies, strict=True):
+            found.update(zip(ks, values, strict=True))
+        return [found[k] for k in fulls]
+
+    async def _delete(self, fulls: list[bytes]) -> int:
+        """``DEL`` of several keys (on a cluster one ``DEL`` per hash slot, pipelined);
+        returns how many existed."""
+        if not self._cluster:
+            return int(await self._wire.execute("DEL", *fulls))
+        replies = await self._wire.pipeline(_del_commands(fulls, cluster=True))
+        return sum(int(r) for r in replies)
 
     async def _pull(
         self, full: bytes, default: Any, on_corrupt: OnCorrupt | None
@@ -445,7 +474,7 @@ class AsyncCache(AsyncRepository):
         dumps = self._dumps
         if seconds is not None and seconds <= 0:
             fulls = list(dict.fromkeys(cache_key(k) for k in values))
-            return int(await self._wire.execute("DEL", *fulls)) == len(fulls)
+            return await self._delete(fulls) == len(fulls)
         commands: list[tuple[Any, ...]]
         if seconds is None:
             commands = [("SET", cache_key(k), dumps(v)) for k, v in values.items()]
@@ -529,7 +558,11 @@ class AsyncCache(AsyncRepository):
         if mode != "prefix":
             raise ValueError("mode must be 'prefix' or 'flushdb'")
         return await _scan_unlink(
-            self._redis, self._keys.cache_scan_pattern(), batch, progress
+            self._redis,
+            self._keys.cache_scan_pattern(),
+            batch,
+            progress,
+            cluster=self._cluster,
         )
 
     async def flush_locks(
@@ -558,7 +591,9 @@ class AsyncCache(AsyncRepository):
         if mode != "prefix":
             raise ValueError("mode must be 'prefix' or 'flushdb'")
         pattern = glob_escape(self._keys.lock(b"")) + b"*"
-        return await _scan_unlink(self._lock_redis, pattern, batch, progress)
+        return await _scan_unlink(
+            self._lock_redis, pattern, batch, progress, cluster=self._cluster
+        )
 
     # ------------------------------------------------------------------ locks
 
@@ -601,13 +636,24 @@ class AsyncCache(AsyncRepository):
 
         Laravel 10+: ``SCAN MATCH ⟨P⟩⟨C⟩tag:*:entries COUNT 1000``, then
         ``ZREMRANGEBYSCORE key 0 now`` per tag (pipelined). Returns how many entries
-        were removed. Laravel 8/9 have no tag index: returns 0.
+        were removed. Laravel 8/9 have no tag index: returns 0. On a Redis Cluster
+        every master is scanned (Laravel before 13.x scans a single node there).
         """
         if self._legacy_tags:
             return 0
         pattern = self._keys.tag_scan_pattern()
         now = int(wall_time())
         removed = 0
+        if self._cluster:
+            zkeys: list[bytes] = []
+            async for zkey in self._redis.scan_iter(match=pattern, count=_CHUNK):
+                zkeys.append(to_bytes(zkey))
+            for i in range(0, len(zkeys), _CHUNK):
+                replies = await self._wire.pipeline(
+                    [("ZREMRANGEBYSCORE", z, 0, now) for z in zkeys[i : i + _CHUNK]]
+                )
+                removed += sum(int(r) for r in replies)
+            return removed
         cursor = 0
         while True:
             cursor, found = await self._redis.scan(cursor, match=pattern, count=_CHUNK)
@@ -620,10 +666,52 @@ class AsyncCache(AsyncRepository):
                 return removed
 
 
+def _by_slot(keys: Iterable[bytes]) -> dict[int, list[bytes]]:
+    """Keys grouped by Redis Cluster hash slot, each group in the given order."""
+    groups: dict[int, list[bytes]] = {}
+    for key in keys:
+        groups.setdefault(key_slot(key), []).append(key)
+    return groups
+
+
+def _del_commands(
+    keys: list[bytes], *, cluster: bool, chunk: int = _CHUNK
+) -> list[tuple[Any, ...]]:
+    """``DEL`` commands for ``keys``, at most ``chunk`` keys each (on a cluster: each
+    for keys of one hash slot, since a cross-slot ``DEL`` fails with CROSSSLOT)."""
+    groups = _by_slot(keys).values() if cluster else [keys]
+    return [
+        ("DEL", *group[i : i + chunk])
+        for group in groups
+        for i in range(0, len(group), chunk)
+    ]
+
+
 async def _scan_unlink(
-    client: redis.Redis, pattern: bytes, batch: int, progress: ProgressCallback | None
+    client: redis.Redis,
+    pattern: bytes,
+    batch: int,
+    progress: ProgressCallback | None,
+    *,
+    cluster: bool = False,
 ) -> int:
     total = 0
+    if cluster:
+        # SCAN walks one master at a time (redis-py's scan_iter visits them all);
+        # UNLINK per hash slot
+        keys: list[bytes] = []
+        async for key in client.scan_iter(match=pattern, count=batch):
+            keys.append(to_bytes(key))
+            if len(keys) >= batch:
+                total += await _unlink_by_slot(client, keys)
+                keys = []
+                if progress is not None:
+                    progress(total)
+        if keys:
+            total += await _unlink_by_slot(client, keys)
+            if progress is not None:
+                progress(total)
+        return total
     cursor = 0
     while True:
         cursor, found = await client.scan(cursor, match=pattern, count=batch)
@@ -633,6 +721,14 @@ async def _scan_unlink(
                 progress(total)
         if not cursor:
             return total
+
+
+async def _unlink_by_slot(client: redis.Redis, keys: list[bytes]) -> int:
+    # execute_command: a cluster pipeline's unlink() takes one key only
+    pipe: Any = client.pipeline(transaction=False)
+    for group in _by_slot(keys).values():
+        pipe.execute_command("UNLINK", *group)
+    return sum(int(n) for n in await pipe.execute())
 
 
 class AsyncTaggedCache(AsyncRepository):
@@ -685,9 +781,16 @@ class AsyncTaggedCache(AsyncRepository):
         keys = self._id_keys
         dumps = self._codec.dumps
         # ARGV: a fresh E(uniqid) per tag, stored only where the tag has no id yet
-        raws = await self._wire.eval(
-            _TAG_LEGACY_IDS, keys, [dumps(_uniqid().decode()) for _ in keys]
-        )
+        argv = [dumps(_uniqid().decode()) for _ in keys]
+        raws: list[bytes]
+        if self._cache._cluster and len(keys) > 1:
+            # the tag:NAME:key keys live on different slots: one call per tag
+            raws = [
+                (await self._wire.eval(_TAG_LEGACY_IDS, [key], [arg]))[0]
+                for key, arg in zip(keys, argv, strict=True)
+            ]
+        else:
+            raws = await self._wire.eval(_TAG_LEGACY_IDS, keys, argv)
         ids: list[bytes] = []
         loads = self._codec.loads
         for key, raw in zip(keys, raws, strict=True):
@@ -828,15 +931,23 @@ class AsyncTaggedCache(AsyncRepository):
                 _CACHE_ADD, [fulls[0]], [self._codec.dumps_for_add(value), seconds]
             )
             return bool(result)
+        value_bytes = self._codec.dumps_for_add(value)
+        score = int(wall_time()) + seconds
+        member = self._codec.pack_member(members[0])
+        if self._cache._cluster:
+            # the item and the tag zsets are on different slots: Laravel's ZADD per
+            # tag, then its add script on the item alone
+            await self._wire.pipeline(
+                [("ZADD", z, score, member) for z in self._tag_zsets]
+            )
+            result = await self._wire.eval(
+                _CACHE_ADD, [fulls[0]], [value_bytes, seconds]
+            )
+            return bool(result)
         result = await self._wire.eval(
             _CACHE_TAGGED_ADD,
             [fulls[0], *self._tag_zsets],
-            [
-                self._codec.dumps_for_add(value),
-                seconds,
-                int(wall_time()) + seconds,
-                self._codec.pack_member(members[0]),
-            ],
+            [value_bytes, seconds, score, member],
         )
         return bool(result)
 
@@ -929,14 +1040,11 @@ class AsyncTaggedCache(AsyncRepository):
     async def _delete_chunks(
         self, keys: list[bytes], tail: list[bytes] | None = None
     ) -> None:
-        tail = tail or []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for i in range(0, len(keys), _CHUNK):
-                pipe.delete(*keys[i : i + _CHUNK])
-            for key in tail:
-                pipe.delete(key)
-            if keys or tail:
-                await pipe.execute()
+        # chunks of 1000 (per hash slot on a cluster), then each tag key on its own
+        commands = _del_commands(keys, cluster=self._cache._cluster)
+        commands.extend(("DEL", key) for key in tail or [])
+        if commands:
+            await self._wire.pipeline(commands)
 
     async def flush_stale(self) -> bool:
         """Remove expired entries from these tags' indexes (10+; ``flushStale()``)."""

@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import redis.asyncio as redis
+from redis.crc import key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .. import _scripts
-from ..exceptions import JobPayloadError
+from ..exceptions import JobPayloadError, QueueError
 from ..keys import QueueKeys, to_bytes
 from ..payloads import (
     JobPayload,
@@ -43,7 +44,7 @@ from ._backend import wall_time
 if TYPE_CHECKING:
     from .app import AsyncLaravel
 
-__all__ = ["AsyncQueue", "QueueSizes", "QueuedJob"]
+__all__ = ["AsyncQueue", "QueueSizes", "QueuedJob", "require_one_slot"]
 
 Delay = int | float | timedelta | datetime
 JobState = Literal["pending", "delayed", "reserved"]
@@ -101,6 +102,28 @@ class QueuedJob:
         return self.payload.id if self.payload is not None else None
 
 
+def require_one_slot(keys: QueueKeys) -> None:
+    """On a Redis Cluster, raise :class:`~ninja_redis.exceptions.QueueError` unless
+    the four keys of the queue share one hash slot.
+
+    Laravel's push, pop, size and clear scripts name several of them at once, which a
+    cluster refuses (CROSSSLOT). 13.x braces the queue name itself
+    (``queues:{default}``); before 13.x the app must name its queue with a hash tag
+    (``REDIS_QUEUE={default}``), like a Laravel app on a cluster.
+    """
+    slots = {
+        key_slot(k) for k in (keys.ready, keys.delayed, keys.reserved, keys.notify)
+    }
+    if len(slots) > 1:
+        raise QueueError(
+            f"the keys of queue {keys.name!r} ({keys.ready!r} and its :delayed, "
+            ":reserved and :notify keys) are in different hash slots of the Redis "
+            "Cluster, so Laravel's queue scripts cannot run on them; name the queue "
+            f"with a hash tag, e.g. '{{{keys.name}}}' (Laravel 13 adds the braces "
+            "itself)"
+        )
+
+
 _PUSH = _scripts.script("queue_push")
 _LATER = _scripts.script("queue_later")
 _SIZE = _scripts.script("queue_size")
@@ -130,6 +153,9 @@ class AsyncQueue:
         self._client: redis.Redis | None = None
         self._wire = app.wire(self.config.queue_connection)
         self._queue_keys: dict[str | None, QueueKeys] = {}
+        #: ready keys whose queue was found to live in one hash slot (cluster only)
+        self._one_slot: set[bytes] = set()
+        self._cluster = self.config.cluster
 
     # ------------------------------------------------------------------ plumbing
 
@@ -143,6 +169,15 @@ class AsyncQueue:
     def keys(self, queue: str | None = None) -> QueueKeys:
         """The four Redis keys of ``queue`` (default: the configured queue)."""
         return self._keys.queue(queue)
+
+    def _multi_key(self, keys: QueueKeys) -> QueueKeys:
+        """``keys``, checked for one hash slot on a cluster (see :func:`require_one_slot`)."""
+        if self._cluster and keys.ready not in self._one_slot:
+            require_one_slot(keys)
+            if len(self._one_slot) > 1024:
+                self._one_slot.clear()
+            self._one_slot.add(keys.ready)
+        return keys
 
     def _keys_of(self, queue: str | None) -> QueueKeys:
         # KeySpace.queue() memoised: the config is frozen
@@ -268,6 +303,8 @@ class AsyncQueue:
     async def _push_ready(self, keys: QueueKeys, payload: bytes) -> None:
         """Laravel's push script for one payload (``EVALSHA``; ``EVAL`` after NOSCRIPT):
         ``RPUSH queues:Q payload`` and ``RPUSH queues:Q:notify 1``."""
+        if self._cluster:
+            self._multi_key(keys)
         await self._wire.eval(_PUSH, [keys.ready, keys.notify], [payload])
 
     async def later(
@@ -456,6 +493,8 @@ class AsyncQueue:
             await self._send_bulk_multi(wire, groups)
             return
         # a cluster client (no MULTI across its pipeline): the bulk script
+        for keys, _ready, _delayed in groups.values():
+            self._multi_key(keys)  # before anything is sent
         script = _scripts.script("queue_push_bulk")
         sha = script.sha
         commands: list[tuple[Any, ...]] = []
@@ -581,7 +620,7 @@ class AsyncQueue:
 
     async def size(self, queue: str | None = None) -> int:
         """``Queue::size()``: pending + delayed + reserved (Laravel's size script)."""
-        keys = self._keys.queue(queue)
+        keys = self._multi_key(self._keys.queue(queue))
         result = await self._wire.eval(_SIZE, [keys.ready, keys.delayed, keys.reserved])
         return int(result)
 
@@ -633,7 +672,7 @@ class AsyncQueue:
 
     async def clear(self, queue: str | None = None) -> int:
         """``Queue::clear()``: delete the queue's four keys; returns the jobs removed."""
-        keys = self._keys.queue(queue)
+        keys = self._multi_key(self._keys.queue(queue))
         result = await self._wire.eval(
             _CLEAR, [keys.ready, keys.delayed, keys.reserved, keys.notify]
         )

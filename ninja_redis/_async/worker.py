@@ -30,6 +30,21 @@ A payload that cannot be decoded, or whose class has no handler, is failed with 
 (written to the failed-job store with its original bytes) and removed from ``:reserved``:
 never dropped. Failed jobs are written to the store *before* they leave ``:reserved``, so a
 crash in between repeats the failure instead of losing the job.
+
+Around the handler, like ``CallQueuedHandler::call()`` / ``failed()``:
+
+* ``ShouldBeUnique`` (declared with ``handler(..., unique=True)``): the lock
+  ``laravel_unique_job:…`` is force-released (``DEL``) after the handler unless the job was
+  released, and when the job fails; ``unique="until_processing"`` releases it just before
+  the handler and not on failure;
+* a command with a non-empty ``chained`` list: after success (not failed, not released)
+  the first element is unserialized, given the rest of the chain and the chain settings,
+  and pushed like ``dispatch()`` (``Queueable::dispatchNextJobInChain()``).
+
+Between jobs the worker polls the cache store like ``Worker::daemon()``:
+``illuminate:queue:restart`` (``queue:restart``: stop after the running jobs) and, from
+12.40, ``illuminate:queue:paused:CONN:QUEUE`` (``queue:pause``: the queue is skipped;
+13.25+ also ``illuminate:queues:paused``, ``queue:pause --all``).
 """
 
 from __future__ import annotations
@@ -39,15 +54,16 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .. import _scripts
+from .. import _chains, _scripts
 from ..exceptions import (
+    CodecError,
     JobPayloadError,
     MaxAttemptsExceeded,
     QueueError,
@@ -55,8 +71,16 @@ from ..exceptions import (
     UnknownJob,
 )
 from ..keys import QueueKeys
-from ..payloads import CALL_QUEUED_HANDLER, JobPayload, parse_payload
+from ..payloads import (
+    CALL_QUEUED_HANDLER,
+    JobPayload,
+    PhpJob,
+    parse_payload,
+    unique_lock_name,
+)
+from ..php import PhpObject
 from . import _backend
+from .queue import require_one_slot
 
 if TYPE_CHECKING:
     from .app import AsyncLaravel
@@ -75,6 +99,7 @@ log = logging.getLogger("ninja_redis.worker")
 _CONFIG: Any = object()
 Handler = Callable[["AsyncJob"], _backend.JobResult]
 FailedCallback = Callable[["AsyncJob", BaseException], _backend.JobResult]
+_UNREAD: Any = object()
 
 
 @dataclass
@@ -82,7 +107,8 @@ class WorkerResult:
     """What :meth:`AsyncWorker.run` returns.
 
     ``reason``: ``"once"``, ``"empty"`` (stop_when_empty), ``"max_jobs"``, ``"max_time"``,
-    ``"signal"`` (SIGTERM/SIGINT) or ``"stopped"`` (:meth:`AsyncWorker.stop`).
+    ``"signal"`` (SIGTERM/SIGINT), ``"restart"`` (``php artisan queue:restart``) or
+    ``"stopped"`` (:meth:`AsyncWorker.stop`).
     """
 
     reason: str
@@ -227,6 +253,26 @@ class AsyncJob:
         return self.payload.data
 
     @property
+    def batch_id(self) -> str | None:
+        """The batch of a ``Batchable`` job: ``data.batchId`` (12.51+), else the
+        command's ``batchId`` property (the command is unserialized for that). The worker
+        runs batched jobs but records nothing in ``job_batches`` (docs/worker.md)."""
+        payload = self._payload
+        if payload is None:
+            return None
+        value = payload.batch_id
+        if isinstance(value, str) and value:
+            return value
+        try:
+            if not payload.is_object_job:
+                return None
+        except KeyError:
+            return None
+        command = self.command
+        value = command.get("batchId") if isinstance(command, PhpObject) else None
+        return value if isinstance(value, str) and value else None
+
+    @property
     def is_deleted_or_released(self) -> bool:
         """``isDeletedOrReleased()``."""
         return self.is_deleted or self.is_released
@@ -271,6 +317,8 @@ class AsyncJob:
         await self.delete()
         self._runner.result.deleted -= 1
         self._runner.result.failed += 1
+        # CallQueuedHandler::failed(): the unique lock first, then the job's failed()
+        await self._worker._release_unique_after_failure(self)
         hook = self._worker._failed_hooks.get(self._worker._handler_name(self) or "")
         if hook is not None:
             try:
@@ -321,6 +369,14 @@ class AsyncWorker:
     the short-lived ones for release/fail/delete), so a pool with a connection limit needs
     more than ``concurrency`` connections.
 
+    ``restartable`` (default true): stop after the running jobs when the cache key
+    ``illuminate:queue:restart`` (``php artisan queue:restart``) changes, like Laravel's
+    worker. ``pausable`` (default true; 12.40+): skip the queues that ``queue:pause``
+    marked in the cache. Both are read from the cache store at start and then at most
+    every ``interruption_poll_interval`` seconds (default 1.0; 0 = before every pop, as
+    Laravel does); Laravel's ``Queue::withoutInterruptionPolling()`` is
+    ``restartable=False, pausable=False``.
+
     Register handlers with :meth:`handler`, then :meth:`run`.
     """
 
@@ -345,9 +401,14 @@ class AsyncWorker:
         connection_name: str = "redis",
         prefetch: int = 1,
         handle_signals: bool = True,
+        restartable: bool = True,
+        pausable: bool = True,
+        interruption_poll_interval: float = 1.0,
     ) -> None:
         if concurrency < 1 or prefetch < 1:
             raise ValueError("concurrency and prefetch must be at least 1")
+        if interruption_poll_interval < 0:
+            raise ValueError("interruption_poll_interval must not be negative")
         self.prefetch = prefetch
         self.app = app
         self.queues = list(queues or [app.config.queue])
@@ -372,12 +433,16 @@ class AsyncWorker:
         self._failer = failer
         self._client: redis.Redis = app.connection(app.config.queue_connection)
         self._keys = {name: app.keys.queue(name) for name in self.queues}
+        if app.config.cluster:  # the pop script names four keys of each queue
+            for keys in self._keys.values():
+                require_one_slot(keys)
         self._handlers: dict[str, Handler] = {}
         self._resolved: dict[tuple[str, str | None], str | None] = {}
         # Runners send queue_next on their own pool connection; a cluster client (no
         # connection_pool) runs it through the client instead.
         self._pool: Any = getattr(self._client, "connection_pool", None)
         self._failed_hooks: dict[str, FailedCallback] = {}
+        self._unique: dict[str, _chains.Unique] = {}
         self._stop_reason: str | None = None
         self._stop_event: Any = None
         self._lock = threading.Lock()
@@ -391,21 +456,66 @@ class AsyncWorker:
         self._next_batch: bytes = b"" if v < (9, 0) else b"%d" % batch
         self._next_heads: dict[bytes, bytes] = {}
         self._next_tail: tuple[tuple[int, int, int], bytes] = ((0, 0, 0), b"")
+        self._version: tuple[int, int] = (v.major, v.minor)
+        self._can_decrypt = bool(app.config.app_key)
+        # queue:restart / queue:pause, read from the cache store (Worker::daemon())
+        self.restartable = restartable
+        self.pausable = pausable
+        self.interruption_poll_interval = interruption_poll_interval
+        space = app.keys
+        self._pause_all_key: bytes | None = (
+            space.queues_paused() if pausable and v >= (13, 25) else None
+        )
+        self._pause_keys: list[bytes] = (
+            [space.queue_paused(connection_name, q) for q in self.queues]
+            if pausable and v >= (12, 40)
+            else []
+        )
+        self._polls = restartable or bool(self._pause_keys)
+        self._poll_at = 0.0
+        self._last_restart: Any = _UNREAD
+        self._paused: frozenset[str] = frozenset()
 
     # ---------------------------------------------------------------- handlers
 
     def handler(
-        self, name: str, *, failed: FailedCallback | None = None
+        self,
+        name: str,
+        *,
+        failed: FailedCallback | None = None,
+        unique: bool | Literal["until_processing"] = False,
+        unique_id: _chains.UniqueId | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register the handler of a PHP job class (``data.commandName``), or of a string
         job (``"App\\Jobs\\Legacy@handle"``, or just its class). ``failed`` is called after
-        the job failed (Laravel's ``failed()`` method)."""
+        the job failed (Laravel's ``failed()`` method).
+
+        ``unique``: the PHP class implements ``ShouldBeUnique`` (``True``) or
+        ``ShouldBeUniqueUntilProcessing`` (``"until_processing"``); the payload does not
+        say so. The worker then releases the lock ``laravel_unique_job:…`` as
+        ``CallQueuedHandler`` does (``forceRelease()``: ``DEL``), and takes it when it
+        dispatches this class as the next job of a chain. The unique id is
+        ``unique_id(command)`` (for a ``uniqueId()`` method), else the command's public
+        ``uniqueId`` property, else ``""``.
+
+        .. versionchanged:: 0.1 ``unique`` and ``unique_id``.
+        """
+        if unique not in (False, True, "until_processing"):
+            raise ValueError("unique must be True, False or 'until_processing'")
+        if unique_id is not None and not unique:
+            raise ValueError("unique_id needs unique=True or unique='until_processing'")
 
         def register(fn: Handler) -> Handler:
             self._handlers[name] = fn
             self._resolved.clear()
             if failed is not None:
                 self._failed_hooks[name] = failed
+            if unique:
+                self._unique[name] = _chains.Unique(
+                    unique == "until_processing", unique_id
+                )
+            else:
+                self._unique.pop(name, None)
             return fn
 
         return register
@@ -473,6 +583,12 @@ class AsyncWorker:
         self._stop_reason = None
         self._stop_event = _backend.create_event()
         self._claimed = 0
+        self._last_restart = _UNREAD
+        self._paused = frozenset()
+        if (self.restartable and not once) or self._pause_keys:
+            # Worker::daemon(): $lastRestart before the first job (not for --once)
+            await self._poll_interruptions(check_restart=not once)
+            self._poll_at = _backend.monotonic() + self.interruption_poll_interval
         start = _backend.monotonic()
         total = WorkerResult(reason="stopped")
         runners = [
@@ -527,7 +643,7 @@ class AsyncWorker:
     async def _run_once(self, runner: _Runner) -> None:
         runner.read_timer = _backend.create_timer()
         runner.job_timer = _backend.create_timer()
-        jobs = await self._next_jobs(runner, 1)
+        jobs = await self._next_jobs(runner, 1)  # paused queues read by run()
         if jobs:
             runner.result.jobs += 1
             await self._process(jobs[0])
@@ -544,6 +660,67 @@ class AsyncWorker:
     def _unclaim(self, count: int) -> None:
         with self._lock:
             self._claimed -= count
+
+    # ------------------------------------------------- queue:restart, queue:pause
+
+    def _poll_due(self) -> bool:
+        """True for the one runner that reads the interruption keys next."""
+        now = _backend.monotonic()
+        if now < self._poll_at:
+            return False
+        with self._lock:
+            if now < self._poll_at:
+                return False
+            self._poll_at = now + self.interruption_poll_interval
+            return True
+
+    async def _poll_interruptions(self, *, check_restart: bool = True) -> None:
+        """Read ``illuminate:queue:restart`` and the paused flags from the cache store
+        (one pipeline of ``GET``s) like ``Worker::stopIfNecessary()`` and
+        ``getNextJob()``: a changed restart value stops the worker (``"restart"``); a
+        truthy ``illuminate:queue:paused:CONN:QUEUE`` (or 13.25+
+        ``illuminate:queues:paused``) makes the pops skip that queue (all queues)."""
+        keys = self.app.keys
+        wanted: list[bytes] = []
+        if self.restartable:
+            wanted.append(keys.queue_restart())
+        if self._pause_all_key is not None:
+            wanted.append(self._pause_all_key)
+        wanted += self._pause_keys
+        if not wanted:
+            return
+        cache = self.app.config.cache_connection
+        pipe = self.app.connection(cache).pipeline(transaction=False)
+        for key in wanted:
+            pipe.get(key)
+        try:
+            raws = await pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("could not read queue:restart / queue:pause: %s", exc)
+            return
+        codec = self.app.codec(cache)
+        values: list[Any] = []
+        for raw in raws:
+            try:
+                values.append(None if raw is None else codec.loads(raw))
+            except CodecError:
+                values.append(raw)  # compared (restart) / truthy (paused) as bytes
+        if self.restartable:
+            value = values.pop(0)
+            if check_restart:
+                if self._last_restart is _UNREAD:
+                    self._last_restart = value
+                elif value != self._last_restart:  # PHP: != $lastRestart
+                    log.info("queue:restart signal: stopping after the running jobs")
+                    self.stop("restart")
+        if self._pause_all_key is not None and _chains.php_truthy(values.pop(0)):
+            self._paused = frozenset(self.queues)
+        else:
+            self._paused = frozenset(
+                q
+                for q, v in zip(self.queues, values, strict=False)
+                if _chains.php_truthy(v)
+            )
 
     async def _loop(
         self,
@@ -562,13 +739,20 @@ class AsyncWorker:
             if runner.buffer:
                 job = runner.buffer.pop(0)
             else:
+                if self._polls and self._poll_due():
+                    await self._poll_interruptions()
+                    if self._stop_reason is not None:
+                        break
                 want = self._claim(max_jobs, self.prefetch)
                 if want == 0:
                     self.stop("max_jobs")
                     break
                 try:
                     if single is not None:  # one queue: no getNextJob() loop
-                        jobs = await self._pop(runner, single, 0, want)
+                        if single in self._paused:
+                            jobs = []
+                        else:
+                            jobs = await self._pop(runner, single, 0, want)
                     else:
                         jobs = await self._next_jobs(runner, want)
                 except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
@@ -613,9 +797,12 @@ class AsyncWorker:
     # -------------------------------------------------------------------- pop
 
     async def _next_jobs(self, runner: _Runner, count: int) -> list[AsyncJob]:
-        """``Worker::getNextJob()``: the first queue (in order) that yields a job; with
-        ``prefetch`` up to ``count`` jobs of that queue."""
+        """``Worker::getNextJob()``: the first queue (in order, paused ones skipped) that
+        yields a job; with ``prefetch`` up to ``count`` jobs of that queue."""
+        paused = self._paused
         for index, name in enumerate(self.queues):
+            if name in paused:  # queue:pause (12.40+)
+                continue
             jobs = await self._pop(runner, name, index, count)
             if jobs:
                 return jobs
@@ -809,6 +996,14 @@ class AsyncWorker:
         ):
             await job.fail(self._max_attempts_exception(job))
             return
+        unique = self._unique.get(name) if self._unique else None
+        if unique is not None and unique.until_processing:
+            try:  # ShouldBeUniqueUntilProcessing: released before the handler runs
+                if job.payload.is_object_job:
+                    await self._release_unique_lock(job, unique)
+            except Exception as exc:
+                await self._handle_job_exception(job, exc)
+                return
         timeout = (
             job.payload.timeout if job.payload.timeout is not None else self.timeout
         )
@@ -822,8 +1017,98 @@ class AsyncWorker:
         except Exception as exc:
             await self._handle_job_exception(job, exc)
             return
+        if unique is not None or _chains.may_chain(job.payload, self._can_decrypt):
+            try:
+                await self._after_handler(job, unique)
+            except Exception as exc:  # thrown out of CallQueuedHandler::call()
+                await self._handle_job_exception(job, exc)
+                return
         if not job.is_deleted_or_released and not job.has_failed:
             job._delete_later()  # CallQueuedHandler deletes a job that finished normally
+
+    async def _after_handler(
+        self, job: AsyncJob, unique: _chains.Unique | None
+    ) -> None:
+        """The rest of ``CallQueuedHandler::call()`` after the handler returned: release
+        the unique lock (unless the job was released), then, unless it failed or was
+        released, dispatch the next job of its chain."""
+        if not job.payload.is_object_job:
+            return
+        if unique is not None and not unique.until_processing and not job.is_released:
+            await self._release_unique_lock(job, unique)
+        if not job.has_failed and not job.is_released:
+            await self._dispatch_next_in_chain(job)
+
+    # ------------------------------------------------------- unique jobs, chains
+
+    def _unique_lock_key(self, job: AsyncJob, unique: _chains.Unique) -> bytes:
+        """``UniqueLock`` key of the job's command: ``laravel_unique_job:`` + class (or
+        12.54+ the xxh128 of ``displayName()`` when the payload shows one) + [``:``
+        11.x+] + unique id, on the lock connection."""
+        command = job.command
+        if not isinstance(command, PhpObject):
+            raise QueueError(f"{job.name}: the command is not an object")
+        shown = job.payload.get("displayName")
+        probe = PhpJob(
+            command.class_name,
+            unique_id=_chains.unique_id_of(command, unique),
+            display_name=shown
+            if isinstance(shown, str) and shown != command.class_name
+            else None,
+        )
+        name, uid = unique_lock_name(probe, self._version)
+        return self.app.keys.unique_job_lock(name, uid)
+
+    async def _release_unique_lock(self, job: AsyncJob, unique: _chains.Unique) -> None:
+        """``UniqueLock::release()``: ``Cache::lock($key)->forceRelease()`` = ``DEL``."""
+        key = self._unique_lock_key(job, unique)
+        await self.app.connection(self.app.config.lock_connection).delete(key)
+
+    async def _release_unique_after_failure(self, job: AsyncJob) -> None:
+        """``CallQueuedHandler::failed()``: release a ``ShouldBeUnique`` job's lock (not
+        an ``…UntilProcessing`` one's, which was released before the handler)."""
+        if not self._unique:
+            return
+        unique = self._unique.get(self._handler_name(job) or "")
+        if unique is None or unique.until_processing:
+            return
+        try:
+            if job.payload.is_object_job:
+                await self._release_unique_lock(job, unique)
+        except Exception:
+            log.exception("could not release the unique lock of %r", job)
+
+    async def _dispatch_next_in_chain(self, job: AsyncJob) -> None:
+        """``Queueable::dispatchNextJobInChain()``: push the next job of a non-empty
+        ``chained`` list like ``dispatch()`` does: on its ``queue`` (else the
+        ``chainQueue``, else the connection's default queue), later if it has a
+        ``delay``, with the payload this Laravel version builds, and not at all when the
+        class is registered as unique and its lock is taken (``PendingDispatch``)."""
+        command = job.command
+        if not isinstance(command, PhpObject):
+            return
+        if not _chains.php_truthy(command.properties.get("chained")):
+            return
+        nxt = _chains.next_in_chain(command, self._version)
+        connection = nxt.properties.get("connection")
+        if _chains.php_truthy(connection) and str(connection) != self.connection_name:
+            raise QueueError(
+                f"{job.name}: the next job of the chain ({nxt.class_name}) goes to queue "
+                f"connection {connection!r}; this worker dispatches only to "
+                f"{self.connection_name!r}"
+            )
+        queue = nxt.properties.get("queue")
+        php_job = _chains.chain_job(nxt, self._unique.get(nxt.class_name))
+        pushed = await self.app.queue.push(
+            php_job, str(queue) if _chains.php_truthy(queue) else None
+        )
+        if pushed is None:
+            log.info(
+                "%s: the next job of the chain (%s) was not dispatched: its unique "
+                "lock is taken",
+                job.name,
+                nxt.class_name,
+            )
 
     def _max_attempts_exception(self, job: AsyncJob) -> MaxAttemptsExceeded:
         if self._v10:

@@ -109,8 +109,16 @@ class Laravel:
         cache_client: redis.Redis | None = None,
     ) -> Laravel:
         """Use an existing redis-py client for every connection (or ``cache_client``
-        for the cache connection). The caller keeps ownership of the clients."""
+        for the cache connection). The caller keeps ownership of the clients.
+
+        A ``RedisCluster`` client sets ``config.cluster`` (Laravel decides by the
+        connection type too), so keys and commands are the cluster ones.
+        """
         config = config or LaravelConfig()
+        if not config.cluster and any(
+            _is_cluster_client(c) for c in (client, cache_client) if c is not None
+        ):
+            config = config.replace(cluster=True)
         clients = {name: client for name in config.connections}
         if cache_client is not None:
             clients[config.cache_connection] = cache_client
@@ -127,7 +135,7 @@ class Laravel:
             # Connections that differ only in name share one client.
             for other, existing in self._clients.items():
                 if other in self.config.connections and _same_server(
-                    self.config.connection(other), conn
+                    self.config.connection(other), conn, cluster=self.config.cluster
                 ):
                     client = existing
                     break
@@ -258,8 +266,16 @@ class Laravel:
         )
 
 
-def _same_server(a: Any, b: Any) -> bool:
+def _same_server(a: Any, b: Any, *, cluster: bool = False) -> bool:
+    # a cluster has database 0 only: REDIS_DB / REDIS_CACHE_DB make no difference
+    db_a, db_b = (0, 0) if cluster else (a.database, b.database)
     return bool(
-        (a.host, a.port, a.database, a.username, a.password, a.tls, a.unix_socket)
-        == (b.host, b.port, b.database, b.username, b.password, b.tls, b.unix_socket)
+        (a.host, a.port, db_a, a.username, a.password, a.tls, a.unix_socket)
+        == (b.host, b.port, db_b, b.username, b.password, b.tls, b.unix_socket)
     )
+
+
+def _is_cluster_client(client: Any) -> bool:
+    from redis.cluster import RedisCluster
+
+    return isinstance(client, RedisCluster)

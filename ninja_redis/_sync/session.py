@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -329,8 +330,16 @@ class SessionStore:
             return None
         return self._decode(session_id, value, key)
 
-    def _from_flat(self, session_id: str, flat: list[bytes]) -> Session | None:
-        fields: dict[bytes, bytes] = dict(zip(flat[::2], flat[1::2], strict=True))
+    def _from_flat(
+        self, session_id: str, flat: list[bytes] | dict[bytes, bytes]
+    ) -> Session | None:
+        # HGETALL: a flat list, or a dict through a cluster client (whose
+        # execute_command applies redis-py's reply callbacks)
+        fields: dict[bytes, bytes] = (
+            flat
+            if isinstance(flat, dict)
+            else dict(zip(flat[::2], flat[1::2], strict=True))
+        )
         return self._from_hash(session_id, fields) if fields else None
 
     def _load_cached(
@@ -519,15 +528,21 @@ class SessionStore:
             key = self._keys.session_hash(session.id)
             fields = self._hash_fields(session)
             pairs = [x for kv in fields.items() for x in kv]
-            self.wire.pipeline(
-                [
-                    ("MULTI",),
-                    ("DEL", key),
-                    ("HSET", key, *pairs),
-                    ("EXPIRE", key, self.ttl),
-                    ("EXEC",),
-                ]
-            )
+            commands: list[tuple[Any, ...]] = [
+                ("DEL", key),
+                ("HSET", key, *pairs),
+                ("EXPIRE", key, self.ttl),
+            ]
+            if self._app.config.cluster:
+                # a cluster pipeline cannot carry MULTI/EXEC as plain commands: its
+                # transaction mode sends them to the node of the (one) key
+                pipe: Any = self.redis.pipeline(transaction=True)
+                with pipe:
+                    for cmd in commands:
+                        pipe.execute_command(*cmd)
+                    pipe.execute()
+            else:
+                self.wire.pipeline([("MULTI",), *commands, ("EXEC",)])
             session.original = fields[b"data"]
         else:
             value = self.encode(session)
@@ -653,11 +668,16 @@ class SessionStore:
     ) -> bool:
         """Is the session's ``password_hash_{guard}`` that of ``password_hash``?
 
-        Accepts both the raw and the 12.45+ HMAC form (constant-time).
+        12.45+ accepts both the HMAC and the raw form; older versions only the raw
+        hash (``AuthenticateSession`` compares it as is). Constant-time.
         """
         stored = session.password_hash(guard)
         if stored is None:
             return False
+        if self._app.config.laravel_version < (12, 45):
+            return hmac.compare_digest(
+                stored.encode("utf-8"), password_hash.encode("utf-8")
+            )
         return _password_hash_matches(stored, password_hash, self._app.config.app_key)
 
     @staticmethod

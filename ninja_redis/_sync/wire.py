@@ -10,15 +10,19 @@ the round trip itself, and exactly what made Python slower than phpredis.
 (same host, auth, TLS, db, timeouts, hiredis parser), sends the packed command and
 reads the raw reply. Nothing else changes:
 
-* replies are redis-py's raw RESP2 replies (``bytes``, ``int``, flat lists, ``None``),
-  whatever protocol the client itself uses;
+* replies (standalone clients) are raw RESP2 replies (``bytes``, ``int``, flat lists,
+  ``None``), whatever protocol the client itself uses, read straight from the socket
+  into the connection's hiredis reader;
 * a Redis error reply raises the usual ``redis.exceptions.ResponseError`` subclass
   (``NoScriptError`` ...) and the connection goes back to the free list;
-* on a connection error or timeout the connection is dropped and the command is run
-  once more through the client's own ``execute_command``, i.e. with redis-py's retry
-  policy, so failure behaviour is redis-py's;
+* on a connection error or timeout the connection is dropped and the command is sent
+  again on fresh connections under the client's own redis-py ``Retry`` policy, so
+  failure behaviour is redis-py's;
 * a cancelled or interrupted command drops its connection (its reply is unknown);
-* cluster clients always use ``execute_command`` (slot routing);
+* cluster clients always use ``execute_command`` (slot routing), so their replies are
+  redis-py's *parsed* replies (``HGETALL`` a dict, ``SET`` ``True``), and a pipeline
+  with ``MULTI``/``EXEC`` is refused (``ValueError``): use
+  ``client.pipeline(transaction=True)`` there;
 * after ``fork()`` the child forgets the parent's connections (never shares a socket).
 """
 
@@ -143,6 +147,11 @@ class Wire:
         if not commands:
             return []
         if self._factory is None:
+            if any(_name(cmd) in (b"MULTI", b"EXEC") for cmd in commands):
+                raise ValueError(
+                    "MULTI/EXEC cannot go through a cluster client's pipeline: use "
+                    "client.pipeline(transaction=True) with keys of one hash slot"
+                )
             pipe = self.client.pipeline(transaction=False)
             for cmd in commands:
                 pipe.execute_command(*cmd)
@@ -194,6 +203,14 @@ class Wire:
                 conn.disconnect()
             except Exception:  # pragma: no cover - best effort
                 pass
+
+
+def _name(cmd: Sequence[EncodableArg]) -> bytes:
+    """A command's name, upper-cased (``b""`` for an empty command)."""
+    if not cmd:
+        return b""
+    first = cmd[0]
+    return first.upper() if isinstance(first, bytes) else str(first).upper().encode()
 
 
 def _pack(conn: Any, args: Sequence[EncodableArg]) -> bytes:

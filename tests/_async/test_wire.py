@@ -12,7 +12,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from ninja_redis._async.app import AsyncLaravel
 from ninja_redis._async.wire import AsyncWire
-from tests.conftest import RedisServerFactory
+from tests.conftest import RedisClusterServers, RedisServerFactory
 
 
 async def test_commands_return_raw_replies(redis_url: str, prefix: str) -> None:
@@ -202,3 +202,21 @@ async def test_killed_connection_mid_use_is_retried(
             await client.aclose()
         assert await wire.execute("SET", key, b"v") == b"OK"
         assert await wire.pipeline([("GET", key), ("STRLEN", key)]) == [b"v", 1]
+
+
+@pytest.mark.cluster
+async def test_cluster_client_pipeline_refuses_multi_exec(
+    redis_cluster: RedisClusterServers,
+) -> None:
+    client = redis.RedisCluster.from_url(redis_cluster.url)
+    try:
+        wire = AsyncWire(client)
+        assert await wire.pipeline([("SET", "{t}a", 1), ("GET", "{t}a")]) == [
+            True,
+            b"1",
+        ]  # redis-py's parsed replies on a cluster client
+        with pytest.raises(ValueError, match="MULTI/EXEC"):
+            await wire.pipeline([("MULTI",), ("SET", "{t}a", 2), ("EXEC",)])
+        assert await wire.execute("GET", "{t}a") == b"1"
+    finally:
+        await client.aclose()

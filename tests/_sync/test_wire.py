@@ -13,7 +13,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from ninja_redis._sync.app import Laravel
 from ninja_redis._sync.wire import Wire
-from tests.conftest import RedisServerFactory
+from tests.conftest import RedisClusterServers, RedisServerFactory
 
 
 def test_commands_return_raw_replies(redis_url: str, prefix: str) -> None:
@@ -203,3 +203,21 @@ def test_killed_connection_mid_use_is_retried(
             client.close()
         assert wire.execute("SET", key, b"v") == b"OK"
         assert wire.pipeline([("GET", key), ("STRLEN", key)]) == [b"v", 1]
+
+
+@pytest.mark.cluster
+def test_cluster_client_pipeline_refuses_multi_exec(
+    redis_cluster: RedisClusterServers,
+) -> None:
+    client = redis.RedisCluster.from_url(redis_cluster.url)
+    try:
+        wire = Wire(client)
+        assert wire.pipeline([("SET", "{t}a", 1), ("GET", "{t}a")]) == [
+            True,
+            b"1",
+        ]  # redis-py's parsed replies on a cluster client
+        with pytest.raises(ValueError, match="MULTI/EXEC"):
+            wire.pipeline([("MULTI",), ("SET", "{t}a", 2), ("EXEC",)])
+        assert wire.execute("GET", "{t}a") == b"1"
+    finally:
+        client.close()

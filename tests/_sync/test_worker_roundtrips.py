@@ -53,7 +53,12 @@ def test_one_round_trip_per_job(redis_server_factory: Any, prefix: str) -> None:
     ) as app:
         n = 50
         fill(r, app, n)
-        worker = Worker(app, ["default"], handle_signals=False)
+        # Only the pop path is counted here; the queue:restart / queue:pause reads
+        # (per run and per interval, not per job) are counted in
+        # test_worker_lifecycle.py::test_interruption_polls_are_not_per_job.
+        worker = Worker(
+            app, ["default"], handle_signals=False, restartable=False, pausable=False
+        )
         ran: list[str | None] = []
 
         @worker.handler(CLS)

@@ -1,8 +1,9 @@
 """Unique-job lock names (spec row 19) against the real PHP ``hash('xxh128', …)``.
 
 From Laravel 12.54 the job name in ``laravel_unique_job:…`` is the xxh128 hex digest of
-``displayName()`` when the job defines one; PHP's ``hash()`` is the peer here (Laravel
-8.83 predates the rule, so no Laravel code is involved).
+``displayName()`` when the job defines one (12.41-12.53: ``displayName()`` itself); PHP's
+``hash()`` is the peer here (Laravel 8.83 predates the rule, so no Laravel code is
+involved).
 """
 
 from __future__ import annotations
@@ -43,4 +44,7 @@ def test_display_name_digest_matches_php() -> None:
     for name, digest in zip(names, expected, strict=True):
         job = PhpJob("App\\Jobs\\Unique", unique_id=7, display_name=name)
         assert unique_lock_name(job, (12, 54)) == (digest, "7"), name
-        assert unique_lock_name(job, (12, 53)) == ("App\\Jobs\\Unique", "7")
+        # 12.41-12.53 used displayName() as is (laravel/framework#57499), before: the class
+        assert unique_lock_name(job, (12, 53)) == (name, "7")
+        assert unique_lock_name(job, (12, 41)) == (name, "7")
+        assert unique_lock_name(job, (12, 40)) == ("App\\Jobs\\Unique", "7")

@@ -19,6 +19,11 @@
 //        Bus-style: onQueue()/delay() set on the job, then push/later; {"id", "payload"}
 //   push-string <Class@method> <json data> [--queue=]  string job; {"id", "payload"}
 //   push-raw <payload> [--queue=] [--delay=N]           pushRaw / laterRaw; {"id"}
+//   chain <json [[Class, args], ...]> [--chain-queue=] [--chain-connection=]
+//        Bus::chain([...])->onQueue()/onConnection()->dispatch() as PendingChain does
+//        it (chainQueue/chainConnection, chain(), chainCatchCallbacks = []) through the
+//        Bus dispatcher; {"id"}. Workers dispatch the next job of a chain with the
+//        global dispatch() defined here (Foundation's helper is not installed).
 //   work-once [--queue=q1,q2] [--release=N] [--fail] [--tries=N] [--backoff=N]
 //        Worker::runNextJob once (handlers record what they saw, release or throw when
 //        asked); {"ran", "raw_body", "reserved_body", "job_id", "attempts", "events",
@@ -47,6 +52,16 @@ namespace {
     require_once 'Illuminate/Queue/autoload.php';
     require_once 'Illuminate/Redis/autoload.php';
     require_once 'Illuminate/Encryption/autoload.php';
+
+    // Foundation's dispatch() helper (Queueable::dispatchNextJobInChain() calls it):
+    // PendingDispatch without the unique-lock check, which these jobs do not need.
+    if (! function_exists('dispatch')) {
+        function dispatch($job)
+        {
+            return \Illuminate\Container\Container::getInstance()
+                ->make(\Illuminate\Contracts\Bus\Dispatcher::class)->dispatch($job);
+        }
+    }
 }
 
 namespace App\Enums {
@@ -296,7 +311,7 @@ namespace Driver {
     $events = new \Illuminate\Events\Dispatcher($app);
     $app->instance('events', $events);
     $app->instance(\Illuminate\Contracts\Events\Dispatcher::class, $events);
-    $bus = new \Illuminate\Bus\Dispatcher($app);
+    $bus = new \Illuminate\Bus\Dispatcher($app, fn ($connection = null) => $app->make('queue')->connection($connection));
     $app->instance(\Illuminate\Contracts\Bus\Dispatcher::class, $bus);
     $key = env('APP_KEY', 'base64:e59K8xMtz9ifYFctzSdIRDYiAwHijRg7zKybchfWKKA=');
     if (str_starts_with($key, 'base64:')) {
@@ -313,7 +328,7 @@ namespace Driver {
 
     function run(array $argv): array
     {
-        global $queue, $manager, $events, $collector, $redis;
+        global $queue, $manager, $events, $collector, $redis, $app;
         $cmd = array_shift($argv);
         [$args, $opts] = options($argv);
         $q = $opts['queue'] ?? null;
@@ -331,6 +346,20 @@ namespace Driver {
                 }
                 $id = $delay === null ? $queue->push($job, '', $q) : $queue->later($delay, $job, '', $q);
                 return ['id' => $id];
+            case 'chain':
+                $jobs = array_map(fn ($spec) => construct($spec[0], $spec[1] ?? []), json_decode($args[0], true));
+                $first = array_shift($jobs);
+                if (isset($opts['chain-connection'])) {
+                    $first->chainConnection = $opts['chain-connection'];
+                    $first->connection = $first->connection ?: $opts['chain-connection'];
+                }
+                if (isset($opts['chain-queue'])) {
+                    $first->chainQueue = $opts['chain-queue'];
+                    $first->queue = $first->queue ?: $opts['chain-queue'];
+                }
+                $first->chain($jobs);
+                $first->chainCatchCallbacks = [];
+                return ['id' => $app->make(\Illuminate\Contracts\Bus\Dispatcher::class)->dispatch($first)];
             case 'push-string':
                 return ['id' => $queue->push($args[0], json_decode($args[1] ?? 'null', true), $q)];
             case 'push-raw':
