@@ -49,6 +49,11 @@ from ninja_redis._async.app import AsyncLaravel
 from ninja_redis._scripts import load as load_script
 from ninja_redis._sync.app import Laravel
 
+try:
+    import phpserialize  # type: ignore[import-untyped]
+except ImportError:  # a tests extra
+    phpserialize = None
+
 ROOT = Path(__file__).resolve().parents[1]
 
 Side = Callable[[], Any]
@@ -316,6 +321,12 @@ def run(url: str, n: int, reps: int, size: int, want: Callable[[str], bool]) -> 
             for _ in range(m):
                 [loads(v) for v in rawc.mget(fulls)]
 
+        def raw_many_phpserialize() -> None:
+            # what a user of raw redis-py would decode PHP values with on PyPI
+            loads = phpserialize.loads
+            for _ in range(m):
+                [loads(v, decode_strings=True) for v in rawc.mget(fulls)]
+
         row(
             "put_many 100",
             *compare(ours_put_many, raw_put_many, m, reps),
@@ -328,6 +339,13 @@ def run(url: str, n: int, reps: int, size: int, want: Callable[[str], bool]) -> 
             "MGET+100 codec.loads",
             "(decode floor)",
         )
+        if phpserialize is not None:
+            row(
+                "many 100",
+                *compare(ours_many, raw_many_phpserialize, m, reps),
+                "MGET+phpserialize",
+                "(raw redis-py + the PyPI decoder)",
+            )
 
     async def async_part() -> None:
         aapp = AsyncLaravel.from_url(url, laravel_version="12.67", redis_prefix=prefix)
