@@ -51,12 +51,14 @@ if TYPE_CHECKING:
     from ._async.cache import AsyncCache
     from ._async.lock import AsyncLock
     from ._async.queue import AsyncQueue
+    from ._async.rate_limiter import AsyncRateLimiter
     from ._async.session import AsyncSessionStore
     from ._async.worker import AsyncWorker
     from ._sync.app import Laravel
     from ._sync.cache import Cache
     from ._sync.lock import Lock
     from ._sync.queue import Queue
+    from ._sync.rate_limiter import RateLimiter
     from ._sync.session import SessionStore
     from ._sync.worker import Worker
 
@@ -67,6 +69,7 @@ __all__ = [
     "AsyncLaravel",
     "AsyncLock",
     "AsyncQueue",
+    "AsyncRateLimiter",
     "AsyncSessionStore",
     "AsyncWorker",
     "Cache",
@@ -93,6 +96,7 @@ __all__ = [
     "PhpObject",
     "Queue",
     "QueueError",
+    "RateLimiter",
     "RedisConnectionConfig",
     "SerializeError",
     "Session",
@@ -113,12 +117,14 @@ _LAZY: dict[str, str] = {
     "AsyncLaravel": "ninja_redis._async.app",
     "AsyncLock": "ninja_redis._async.lock",
     "AsyncQueue": "ninja_redis._async.queue",
+    "AsyncRateLimiter": "ninja_redis._async.rate_limiter",
     "AsyncSessionStore": "ninja_redis._async.session",
     "AsyncWorker": "ninja_redis._async.worker",
     "Cache": "ninja_redis._sync.cache",
     "Laravel": "ninja_redis._sync.app",
     "Lock": "ninja_redis._sync.lock",
     "Queue": "ninja_redis._sync.queue",
+    "RateLimiter": "ninja_redis._sync.rate_limiter",
     "SessionStore": "ninja_redis._sync.session",
     "Worker": "ninja_redis._sync.worker",
 }

@@ -15,6 +15,7 @@ Layout (⟨C⟩ = cache prefix, with the ``:`` that 8.x–10.x append)::
     tag refs 8/9      ⟨P:cache⟩⟨C⟩ID:standard_ref / ID:forever_ref   (member "⟨C⟩sha1:key")
     lock              ⟨P:lock⟩⟨C⟩name                               db 0
     session           ⟨P:session⟩⟨C⟩id                              db 0
+    rate limiter      ⟨P:cache⟩⟨C⟩clean(key) and ⟨P:cache⟩⟨C⟩clean(key):timer
     queue             ⟨P:queue⟩queues:NAME[:delayed|:reserved|:notify]   (13.x cluster: {NAME})
 """
 
@@ -24,6 +25,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from ._ratelimit import RateLimiterRules, clean_rate_limiter_key
 from .config import LaravelConfig
 
 __all__ = ["KeySpace", "QueueKeys", "to_bytes"]
@@ -89,6 +91,10 @@ class KeySpace:
         self._cache_head = self._p_cache + self.cache_prefix
         self._lock_head = self._p_lock + self.cache_prefix
         self._session_head = self._p_session + self.cache_prefix
+        v = config.laravel_version
+        self._clean_rate_limiter_keys = RateLimiterRules.for_version(
+            (v.major, v.minor)
+        ).clean
 
     # ---------------------------------------------------------------- prefixes
 
@@ -196,6 +202,30 @@ class KeySpace:
     def legacy_ref_member_key(self, member: bytes) -> bytes:
         """Full key of an 8.x/9.x reference-set member (⟨P⟩ + member)."""
         return self._p_cache + member
+
+    # ----------------------------------------------------------- rate limiter
+
+    def rate_limiter_name(self, key: str | bytes, cleanings: int = 1) -> bytes:
+        """The name ``RateLimiter`` stores ``key`` under (without ⟨P⟩⟨C⟩):
+        ``cleanRateLimiterKey(key)`` from 8.68.1 on (``é`` → ``e``, ``&`` → ``a``,
+        ``'`` → ``&#039;``), the key as given before. ``cleanings=2`` is the twice-cleaned
+        name some Laravel methods read (``remaining()``, ``clear()``'s counter, 8.68–9.13
+        ``tooManyAttempts()``): it differs only for keys with ``'`` or ``½ ¼ ¾ ¹ ² ³ ∴``.
+        """
+        name = to_bytes(key)
+        if self._clean_rate_limiter_keys:
+            for _ in range(cleanings):
+                name = clean_rate_limiter_key(name)
+        return name
+
+    def rate_limiter(self, key: str | bytes, cleanings: int = 1) -> bytes:
+        """A ``RateLimiter`` counter: ``⟨P⟩⟨C⟩NAME`` on the cache connection (NAME from
+        :meth:`rate_limiter_name`); a plain integer with the hit count."""
+        return self._cache_head + self.rate_limiter_name(key, cleanings)
+
+    def rate_limiter_timer(self, key: str | bytes) -> bytes:
+        """A ``RateLimiter`` timer: ``⟨P⟩⟨C⟩NAME:timer``, the Unix time the window ends."""
+        return self._cache_head + self.rate_limiter_name(key) + b":timer"
 
     # ------------------------------------------------------------------ locks
 

@@ -25,6 +25,7 @@ EXPECTED = {
     *("AsyncLaravel", "AsyncCache", "AsyncLock", "AsyncSessionStore", "AsyncQueue"),
     *("AsyncWorker", "LaravelConfig", "KeySpace", "Encrypter", "LaravelCookies"),
     *("Session", "SessionConflict", "PhpJob", "PhpObject", "PhpEnum", "__version__"),
+    *("RateLimiter", "AsyncRateLimiter"),
     *exceptions.__all__,
 }
 

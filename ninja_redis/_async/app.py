@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..crypto import Encrypter, LaravelCookies
     from .cache import AsyncCache
     from .queue import AsyncQueue
+    from .rate_limiter import AsyncRateLimiter
     from .session import AsyncSessionStore
     from .worker import AsyncWorker
 
@@ -237,6 +238,13 @@ class AsyncLaravel:
         from .cache import AsyncCache
 
         return AsyncCache(self)
+
+    @cached_property
+    def rate_limiter(self) -> AsyncRateLimiter:
+        """Laravel's ``RateLimiter`` on the ``redis`` cache store (``RateLimiter::``)."""
+        from .rate_limiter import AsyncRateLimiter
+
+        return AsyncRateLimiter(self)
 
     @cached_property
     def sessions(self) -> AsyncSessionStore:

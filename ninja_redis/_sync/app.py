@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..crypto import Encrypter, LaravelCookies
     from .cache import Cache
     from .queue import Queue
+    from .rate_limiter import RateLimiter
     from .session import SessionStore
     from .worker import Worker
 
@@ -238,6 +239,13 @@ class Laravel:
         from .cache import Cache
 
         return Cache(self)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """Laravel's ``RateLimiter`` on the ``redis`` cache store (``RateLimiter::``)."""
+        from .rate_limiter import RateLimiter
+
+        return RateLimiter(self)
 
     @cached_property
     def sessions(self) -> SessionStore:
