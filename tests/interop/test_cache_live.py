@@ -5,43 +5,21 @@ operations; a PHP process contends for a lock with Python threads."""
 from __future__ import annotations
 
 import base64
-import json
-import subprocess
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ninja_redis import php
 from ninja_redis._sync.app import Laravel
+from tests.interop._php import cache_env, run_batch
 
 pytestmark = [pytest.mark.php, pytest.mark.laravel]
 
-DRIVER = Path(__file__).parent / "php" / "cache.php"
-
 
 def run_php(port: int, prefix: str, cmds: list[list[Any]]) -> list[Any]:
-    env = {
-        "REDIS_HOST": "127.0.0.1",
-        "REDIS_PORT": str(port),
-        "REDIS_PREFIX": prefix,
-        "CACHE_PREFIX": "laravel_cache",
-        "PATH": "/usr/bin:/bin",
-    }
-    proc = subprocess.run(
-        ["php", str(DRIVER)],
-        input=json.dumps(cmds).encode(),
-        capture_output=True,
-        env=env,
-        timeout=25,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
-    results = json.loads(proc.stdout)
-    for r in results:
-        assert r["ok"], r
-    return [r["result"] for r in results]
+    items = run_batch("cache.php", cmds, cache_env(port, prefix))
+    return [item["result"] for item in items]
 
 
 def v64(value: Any) -> str:

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,35 +22,18 @@ import pytest
 from ninja_redis._sync.app import Laravel
 from ninja_redis.payloads import PhpJob, parse_payload, private, protected
 from ninja_redis.php import PhpEnum
+from tests.interop._php import run_batch
 
 pytestmark = [pytest.mark.php, pytest.mark.laravel]
 
-DRIVER = Path(__file__).parent / "php" / "queue.php"
 APP_KEY = "base64:e59K8xMtz9ifYFctzSdIRDYiAwHijRg7zKybchfWKKA="
 
 
 def php_batch(
     redis_port: int, prefix: str, commands: list[list[str]], **env: str
 ) -> list[Any]:
-    proc = subprocess.run(
-        ["php", str(DRIVER), "batch"],
-        input=json.dumps(commands).encode(),
-        capture_output=True,
-        timeout=25,
-        env={
-            **os.environ,
-            "REDIS_PORT": str(redis_port),
-            "REDIS_PREFIX": prefix,
-            "APP_KEY": APP_KEY,
-            **env,
-        },
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
-    out: list[Any] = json.loads(proc.stdout)
-    for item in out:
-        assert item["ok"], item
-    return out
+    base = {"REDIS_PORT": str(redis_port), "REDIS_PREFIX": prefix, "APP_KEY": APP_KEY}
+    return run_batch("queue.php", commands, {**base, **env}, "batch")
 
 
 def make_app(redis_url: str, prefix: str, **kw: Any) -> Laravel:

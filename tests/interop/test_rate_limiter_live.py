@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import random
 import subprocess
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +20,10 @@ import redis as sync_redis
 from ninja_redis import php
 from ninja_redis._ratelimit import clean_rate_limiter_key, htmlentities
 from ninja_redis._sync.app import Laravel
+from tests.interop._php import DRIVERS, cache_env, run_batch
 
 pytestmark = [pytest.mark.php, pytest.mark.laravel]
 
-DRIVER = Path(__file__).parent / "php" / "rate_limiter.php"
 
 #: keys a Laravel app really throttles by: emails, names, IPs, free text
 KEYS = [
@@ -42,31 +42,9 @@ def k64(key: str | bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-def php_env(port: int, prefix: str, **extra: str) -> dict[str, str]:
-    return {
-        "REDIS_HOST": "127.0.0.1",
-        "REDIS_PORT": str(port),
-        "REDIS_PREFIX": prefix,
-        "CACHE_PREFIX": "laravel_cache",
-        "PATH": "/usr/bin:/bin",
-        **extra,
-    }
-
-
 def run_php(port: int, prefix: str, cmds: list[list[Any]], **extra: str) -> list[Any]:
-    proc = subprocess.run(
-        ["php", str(DRIVER)],
-        input=json.dumps(cmds).encode(),
-        capture_output=True,
-        env=php_env(port, prefix, **extra),
-        timeout=25,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
-    results = json.loads(proc.stdout)
-    for r in results:
-        assert r["ok"], r
-    return [r["result"] for r in results]
+    items = run_batch("rate_limiter.php", cmds, cache_env(port, prefix, **extra))
+    return [item["result"] for item in items]
 
 
 @pytest.fixture
@@ -356,11 +334,11 @@ def test_threads_and_a_php_process_share_one_limit(
 
     cmds = [["attempt_for", k64(key), limit, 60, seconds, 2000]]
     with subprocess.Popen(
-        ["php", str(DRIVER)],
+        ["php", str(DRIVERS / "rate_limiter.php")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=php_env(redis_port, prefix),
+        env={**os.environ, **cache_env(redis_port, prefix)},
     ) as proc:
         assert proc.stdin and proc.stdout and proc.stderr
         proc.stdin.write(json.dumps(cmds).encode())

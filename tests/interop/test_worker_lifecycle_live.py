@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -25,55 +24,23 @@ from ninja_redis import php
 from ninja_redis._sync.app import Laravel
 from ninja_redis._sync.worker import Job, Worker
 from ninja_redis.cli import main as cli_main
+from tests.interop._php import cache_env, run_batch
 
 pytestmark = [pytest.mark.php, pytest.mark.laravel]
 
-HERE = Path(__file__).parent / "php"
 APP_KEY = "base64:e59K8xMtz9ifYFctzSdIRDYiAwHijRg7zKybchfWKKA="
 INVOICE = "App\\Jobs\\SendInvoiceEmail"
 PLAIN = "App\\Jobs\\PlainJob"
 
 
 def queue_php(redis_port: int, prefix: str, commands: list[list[str]]) -> list[Any]:
-    proc = subprocess.run(
-        ["php", str(HERE / "queue.php"), "batch"],
-        input=json.dumps(commands).encode(),
-        capture_output=True,
-        timeout=25,
-        env={
-            **os.environ,
-            "REDIS_PORT": str(redis_port),
-            "REDIS_PREFIX": prefix,
-            "APP_KEY": APP_KEY,
-        },
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
-    out: list[Any] = json.loads(proc.stdout)
-    for item in out:
-        assert item["ok"], item
-    return out
+    env = {"REDIS_PORT": str(redis_port), "REDIS_PREFIX": prefix, "APP_KEY": APP_KEY}
+    return run_batch("queue.php", commands, env, "batch")
 
 
 def cache_php(redis_port: int, prefix: str, commands: list[list[Any]]) -> list[Any]:
-    proc = subprocess.run(
-        ["php", str(HERE / "cache.php")],
-        input=json.dumps(commands).encode(),
-        capture_output=True,
-        timeout=25,
-        env={
-            "REDIS_PORT": str(redis_port),
-            "REDIS_PREFIX": prefix,
-            "CACHE_PREFIX": "laravel_cache",
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        },
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
-    results = json.loads(proc.stdout)
-    for result in results:
-        assert result["ok"], result
-    return [result["result"] for result in results]
+    items = run_batch("cache.php", commands, cache_env(redis_port, prefix))
+    return [item["result"] for item in items]
 
 
 def make_app(redis_port: int, prefix: str) -> Laravel:
