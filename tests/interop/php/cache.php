@@ -20,29 +20,12 @@
 //        then DECR; returns {"acquired": n, "violations": k}
 //   ["bench", op, n]  op in tags_put, tags_get, lock, put, get; returns {"seconds"}
 
-require_once 'Illuminate/Container/autoload.php';
-require_once 'Illuminate/Cache/autoload.php';
-require_once 'Illuminate/Redis/autoload.php';
+require_once __DIR__ . '/_cache_store.php';
 
 use Illuminate\Cache\RedisStore;
 use Illuminate\Cache\Repository;
-use Illuminate\Container\Container;
 use Illuminate\Redis\RedisManager;
 
-function envv($k, $d) { $v = getenv($k); return $v === false ? $d : $v; }
-
-$app = new Container();
-Container::setInstance($app);
-$conn = [
-    'host' => envv('REDIS_HOST', '127.0.0.1'),
-    'port' => (int) envv('REDIS_PORT', 6379),
-];
-$redis = new RedisManager($app, 'phpredis', [
-    'options' => ['prefix' => envv('REDIS_PREFIX', '')],
-    'default' => $conn + ['database' => (int) envv('REDIS_DB', 0)],
-    'cache' => $conn + ['database' => (int) envv('REDIS_CACHE_DB', 1)],
-]);
-$store = new RedisStore($redis, envv('CACHE_PREFIX', 'laravel_cache'), 'cache');
 $store->setLockConnection('default');
 $cache = new Repository($store);
 

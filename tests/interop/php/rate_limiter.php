@@ -19,34 +19,11 @@
 //        (the callback sleeps sleep_us); writes "ready\n" to stderr first; returns
 //        {"admitted", "refused"}
 
-require_once 'Illuminate/Container/autoload.php';
-require_once 'Illuminate/Cache/autoload.php';
-require_once 'Illuminate/Redis/autoload.php';
+require_once __DIR__ . '/_cache_store.php';
 
 use Illuminate\Cache\RateLimiter;
-use Illuminate\Cache\RedisStore;
 use Illuminate\Cache\Repository;
-use Illuminate\Container\Container;
-use Illuminate\Redis\RedisManager;
 
-function envv($k, $d) { $v = getenv($k); return $v === false ? $d : $v; }
-
-$app = new Container();
-Container::setInstance($app);
-$conn = [
-    'host' => envv('REDIS_HOST', '127.0.0.1'),
-    'port' => (int) envv('REDIS_PORT', 6379),
-];
-$options = ['prefix' => envv('REDIS_PREFIX', '')];
-if (getenv('REDIS_SERIALIZER') !== false) {
-    $options['serializer'] = (int) getenv('REDIS_SERIALIZER');
-}
-$redis = new RedisManager($app, 'phpredis', [
-    'options' => $options,
-    'default' => $conn + ['database' => (int) envv('REDIS_DB', 0)],
-    'cache' => $conn + ['database' => (int) envv('REDIS_CACHE_DB', 1)],
-]);
-$store = new RedisStore($redis, envv('CACHE_PREFIX', 'laravel_cache'), 'cache');
 $limiter = new RateLimiter(new Repository($store));
 
 function k($b64) { return base64_decode($b64); }
