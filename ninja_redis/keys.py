@@ -121,6 +121,11 @@ class KeySpace:
         """``⟨P⟩⟨C⟩key`` on the cache connection."""
         return self._cache_head + to_bytes(key)
 
+    @property
+    def cache_head(self) -> bytes:
+        """``⟨P⟩⟨C⟩``: what every key of the cache store starts with."""
+        return self._cache_head
+
     def cache_scan_pattern(self) -> bytes:
         """MATCH pattern for every key of this cache store (⟨P⟩⟨C⟩*, escaped)."""
         return glob_escape(self._cache_head) + b"*"

@@ -61,6 +61,7 @@ _CHUNK = 1000
 _CACHE_ADD = _scripts.script("cache_add")
 _CACHE_TAGGED_ADD = _scripts.script("cache_tagged_add")
 _TAG_LEGACY_IDS = _scripts.script("tag_legacy_ids")
+_TAG_LEGACY_GET = _scripts.script("tag_legacy_get")
 _TAG_FLUSH = _scripts.script("tag_flush")
 _TAG_PLANS = 1024  # tag lists whose keys are kept (cleared when full)
 
@@ -852,6 +853,20 @@ class AsyncTaggedCache(AsyncRepository):
             return await self._cache._read(
                 self._item_head + to_bytes(key), default, on_corrupt
             )
+        if self._codec._plain and not self._cache._cluster:
+            # one round trip (Laravel: one GET per tag, then the item): tag ids read
+            # and the item key built in Lua; the value decoded here
+            name = to_bytes(key)
+            reply = await self._wire.eval(
+                _TAG_LEGACY_GET, self._id_keys, [self._keys.cache_head, name]
+            )
+            if reply:  # else a tag without id yet, or an id the codec must decode
+                raw, ids = reply[0], reply[1:]
+                self._ids = ids
+                if raw is None:
+                    return default
+                full = self._keys.legacy_tagged(ids, name)
+                return self._cache._decode(full, raw, default, on_corrupt)
         ids = await self._legacy_ids()
         full = self._keys.legacy_tagged(ids, key)
         return await self._cache._read(full, default, on_corrupt)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from typing import Any
 
 import pytest
 import redis as sync_redis
 
 from ninja_redis._sync.app import Laravel
+from ninja_redis.exceptions import UnserializeError
 
 
 def _app(redis_url: str, prefix: str, version: str) -> Laravel:
@@ -134,6 +136,89 @@ def test_reference_set_design_laravel8(redis_url: str, prefix: str) -> None:
         # a new id is created lazily: the old items are unreachable
         assert t.get("u7") is None
         assert cache.flush_stale_tags() == 0
+    finally:
+        r.close()
+        app.close()
+
+
+# ------------------------------------------- 8/9 tagged get: one round trip in Lua
+
+
+def _calls(client: sync_redis.Redis) -> dict[str, int]:
+    stats = client.info("commandstats")
+    calls = {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+    for setup in ("config|resetstat", "info", "client|setinfo", "select", "hello"):
+        calls.pop(setup, None)
+    return calls
+
+
+def test_legacy_tagged_get_is_one_round_trip(
+    redis_server_factory: Any, prefix: str
+) -> None:
+    """Laravel 8.83: a GET per tag id, then the item (3 round trips for two tags).
+    Here one EVALSHA; the commands inside the script are Laravel's GETs."""
+    server = redis_server_factory()
+    client = server.client(db=1)
+    try:
+        with Laravel.from_url(
+            server.url, laravel_version="8.83", redis_prefix=prefix
+        ) as app:
+            both = app.cache.tags(["people", "artists"])
+            assert both.put("john", {"name": "John"}, 600)
+            assert both.get("john") == {"name": "John"}  # script now cached
+            client.config_resetstat()
+            assert both.get("john") == {"name": "John"}
+            assert _calls(client) == {"evalsha": 1, "get": 3}
+            client.config_resetstat()
+            assert both.get("nobody", "dflt") == "dflt"
+            assert _calls(client) == {"evalsha": 1, "get": 3}
+    finally:
+        client.close()
+
+
+def test_legacy_tagged_get_reads_every_stored_id_form(
+    redis_url: str, prefix: str
+) -> None:
+    # ids as Laravel's RedisStore leaves them: serialized strings, and raw numeric
+    # strings (a uniqid of digits only is is_numeric: stored without serialize())
+    app = _app(redis_url, prefix, "8.83")
+    r = _raw(app)
+    try:
+        head = f"{prefix}laravel_cache:".encode()
+        r.set(head + b"tag:a:key", b's:22:"5f0c1d2e3a4b5123456789";')
+        r.set(head + b"tag:b:key", b"1234567890123456789012")
+        r.set(head + b"tag:c:key", b"12e3456789012345678901")
+        ns = hashlib.sha1(
+            b"5f0c1d2e3a4b5123456789|1234567890123456789012|12e3456789012345678901"
+        ).hexdigest()
+        r.set(head + ns.encode() + b":k", b'a:1:{s:1:"v";i:7;}')
+        assert app.cache.tags(["a", "b", "c"]).get("k") == {"v": 7}
+        # a missing tag gets a fresh id, stored serialized (TagSet::resetTag)
+        assert app.cache.tags(["a", "fresh"]).get("k", "none") == "none"
+        fresh = r.get(head + b"tag:fresh:key")
+        assert fresh is not None and re.fullmatch(rb's:22:"[0-9a-f]{13}\d{9}";', fresh)
+    finally:
+        r.close()
+        app.close()
+
+
+def test_legacy_tagged_get_foreign_id_form_takes_the_codec_path(
+    redis_url: str, prefix: str
+) -> None:
+    # an id stored in a form the script does not decode (here a serialized int) is
+    # left to the codec: the same value Laravel's get() computes
+    app = _app(redis_url, prefix, "8.83")
+    r = _raw(app)
+    try:
+        head = f"{prefix}laravel_cache:".encode()
+        r.set(head + b"tag:odd:key", b"i:42;")
+        ns = hashlib.sha1(b"42").hexdigest()
+        r.set(head + ns.encode() + b":k", b's:3:"yes";')
+        assert app.cache.tags(["odd"]).get("k") == "yes"
+        # corrupt id bytes: the typed error names the tag key, as before
+        r.set(head + b"tag:bad:key", b"\x00garbage")
+        with pytest.raises(UnserializeError):
+            app.cache.tags(["bad"]).get("k")
     finally:
         r.close()
         app.close()
