@@ -311,71 +311,74 @@ except (ImportError, AttributeError):  # pragma: no cover - redis-py's own reads
     pass
 
 
+_RESP2 = (2, "2", None)
+
+
 def _lean_parser(conn: Any) -> Any:
     """The connection's hiredis parser when the socket can be used directly: connected,
-    RESP2, nothing half-read (``None``: go through redis-py)."""
+    RESP2 (``None``: go through redis-py)."""
     parser = getattr(conn, "_parser", None)
     if (
-        _HiredisParser is None
-        or type(parser) is not _HiredisParser
+        type(parser) is not _HiredisParser
+        or _HiredisParser is None
         or getattr(parser, "_reader", None) is None
         or conn._sock is None
-        or conn.protocol not in (2, "2", None)
+        or conn.protocol not in _RESP2
     ):
         return None
     return parser
 
 
-def _read_lean(conn: Any, parser: Any) -> Any:
-    """The next raw reply from the socket into the parser's reader (connection errors
-    disconnect and raise redis-py's exceptions, as its own read does)."""
+def _lean_failure(conn: Any, exc: BaseException, phase: str) -> BaseException:
+    """What a failed direct send/read raises, after dropping the socket (its state is
+    unknown): redis-py's ``TimeoutError``/``ConnectionError``, as its own path raises;
+    anything else (``KeyboardInterrupt``...) as it is."""
+    conn.disconnect()
+    if isinstance(exc, TimeoutError):
+        return RedisTimeoutError(f"Timeout {phase} {conn._host_error()}")
+    if isinstance(exc, OSError):
+        return RedisConnectionError(
+            f"Error while {phase} {conn._host_error()} : {exc.args}"
+        )
+    return exc
+
+
+def _send_and_read(conn: Any, parser: Any, data: bytes) -> Any:
+    """Send ``data`` on the connection's socket and read one raw reply into its hiredis
+    reader (the socket timeout applies to each call)."""
     reader = parser._reader
-    reply = reader.gets(False)
-    if reply is not _NOT_ENOUGH:
-        return reply
-    sock, buf = conn._sock, parser._buffer
+    phase = "writing to"
     try:
-        while reply is _NOT_ENOUGH:
-            n = sock.recv_into(buf)
-            if not n:
-                raise OSError("Connection closed by server.")
-            reader.feed(buf, 0, n)
-            reply = reader.gets(False)
-    except TimeoutError:
-        conn.disconnect()
-        raise RedisTimeoutError(f"Timeout reading from {conn._host_error()}") from None
-    except OSError as exc:
-        conn.disconnect()
-        raise RedisConnectionError(
-            f"Error while reading from {conn._host_error()} : {exc.args}"
-        ) from None
-    except BaseException:  # interrupted (KeyboardInterrupt...): the reply is unknown
-        conn.disconnect()
-        raise
+        conn._sock.sendall(data)
+        phase = "reading from"
+        reply = reader.gets(False)
+        if reply is _NOT_ENOUGH:
+            reply = _read_more(conn._sock, parser._buffer, reader)
+    except BaseException as exc:
+        raise _lean_failure(conn, exc, phase) from None
     return reply
 
 
-def _send_lean(conn: Any, data: bytes) -> None:
-    try:
-        conn._sock.sendall(data)
-    except TimeoutError:
-        conn.disconnect()
-        raise RedisTimeoutError("Timeout writing to socket") from None
-    except OSError as exc:
-        conn.disconnect()
-        raise RedisConnectionError(
-            f"Error while writing to {conn._host_error()} : {exc.args}"
-        ) from None
-    except BaseException:
-        conn.disconnect()
-        raise
+def _read_more(sock: Any, buf: bytearray, reader: Any) -> Any:
+    while True:
+        n = sock.recv_into(buf)
+        if not n:
+            raise OSError("Connection closed by server.")
+        reader.feed(buf, 0, n)
+        reply = reader.gets(False)
+        if reply is not _NOT_ENOUGH:
+            return reply
 
 
-def _raise_errors(reply: Any) -> Any:
-    if isinstance(reply, Exception):
-        raise reply
-    if type(reply) is list and reply and isinstance(reply[0], RedisConnectionError):
-        raise reply[0]
+def _read_next(conn: Any, parser: Any) -> Any:
+    """The next raw reply (pipelines: after :func:`_send_and_read` read the first)."""
+    reader = parser._reader
+    reply = reader.gets(False)
+    if reply is _NOT_ENOUGH:
+        try:
+            reply = _read_more(conn._sock, parser._buffer, reader)
+        except BaseException as exc:
+            raise _lean_failure(conn, exc, "reading from") from None
     return reply
 
 
@@ -393,8 +396,12 @@ def roundtrip(conn: Any, data: bytes, timer: Timer | None = None) -> Any:
     if parser is None:
         send_packed(conn, data)
         return conn.read_response(disable_decoding=True)
-    _send_lean(conn, data)
-    return _raise_errors(_read_lean(conn, parser))
+    reply = _send_and_read(conn, parser, data)
+    if isinstance(reply, Exception):
+        raise reply
+    if type(reply) is list and reply and isinstance(reply[0], RedisConnectionError):
+        raise reply[0]
+    return reply
 
 
 def roundtrip_many(conn: Any, data: bytes, count: int) -> list[Any]:
@@ -410,9 +417,10 @@ def roundtrip_many(conn: Any, data: bytes, count: int) -> list[Any]:
             except RedisResponseError as exc:
                 replies.append(exc)
         return replies
-    _send_lean(conn, data)
-    for _ in range(count):
-        reply = _read_lean(conn, parser)
+    reply = _send_and_read(conn, parser, data)
+    for i in range(count):
+        if i:
+            reply = _read_next(conn, parser)
         if isinstance(reply, RedisConnectionError):
             raise reply
         replies.append(reply)
