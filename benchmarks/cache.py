@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio as aredis
-from _common import redis_server
+from _common import busy_cpus, redis_server
 
 from ninja_redis import php
 from ninja_redis._async.app import AsyncLaravel
@@ -228,6 +228,9 @@ def php_raw_get(url: str, key: bytes, n: int) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--url")
+    ap.add_argument(
+        "--busy", type=int, default=0, help="spinning processes (see _common.busy_cpus)"
+    )
     ap.add_argument("-n", type=int, default=3000)
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=5)
@@ -238,7 +241,9 @@ def main() -> None:
     def want(name: str) -> bool:
         return not only or name in only
 
-    with redis_server(args.url) as server:
+    with busy_cpus(args.busy), redis_server(args.url) as server:
+        if args.busy:
+            print(f"--busy {args.busy}: CPUs kept out of idle by spinning processes")
         run(server.url, args.n, args.repeats, args.size, want)
 
 

@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import redis_server  # noqa: E402
+from _common import busy_cpus, redis_server  # noqa: E402
 
 from ninja_redis import _scripts  # noqa: E402
 from ninja_redis._async.app import AsyncLaravel  # noqa: E402
@@ -193,6 +193,9 @@ def lua_bulk_ms(r: Any, keys: Any, jobs: int) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--url", default=None)
+    ap.add_argument(
+        "--busy", type=int, default=0, help="spinning processes (see _common.busy_cpus)"
+    )
     ap.add_argument("-n", type=int, default=5000, help="jobs per push measurement")
     ap.add_argument(
         "--bulk", type=int, default=100_000, help="jobs per bulk measurement"
@@ -209,7 +212,9 @@ def main() -> None:
 
     # CONFIG RESETSTAT / commandstats only on the private server
     private_server = not args.url
-    with redis_server(args.url) as server:
+    with busy_cpus(args.busy), redis_server(args.url) as server:
+        if args.busy:
+            print(f"--busy {args.busy}: CPUs kept out of idle by spinning processes")
         url = server.url
         app = Laravel.from_url(
             url, laravel_version="8.83", redis_prefix=prefix, app_key=APP_KEY

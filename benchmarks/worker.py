@@ -41,7 +41,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import Server, redis_server  # noqa: E402
+from _common import Server, busy_cpus, redis_server  # noqa: E402
 
 from ninja_redis._async.app import AsyncLaravel  # noqa: E402
 from ninja_redis._async.worker import AsyncJob, AsyncWorker  # noqa: E402
@@ -240,13 +240,18 @@ def cpu_seconds(pid: int | None) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--url")
+    ap.add_argument(
+        "--busy", type=int, default=0, help="spinning processes (see _common.busy_cpus)"
+    )
     ap.add_argument("-n", type=int, default=10_000, help="jobs per measurement")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
         "--kinds", default="string,object", help="string and/or object jobs"
     )
     args = ap.parse_args()
-    with redis_server(args.url) as server:
+    with busy_cpus(args.busy), redis_server(args.url) as server:
+        if args.busy:
+            print(f"--busy {args.busy}: CPUs kept out of idle by spinning processes")
         run(server, args)
 
 
