@@ -6,6 +6,7 @@ imported as ``_common`` from the benchmarks folder.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import socket
 import subprocess
@@ -89,3 +90,13 @@ def busy_cpus(count: int) -> Iterator[None]:
         for proc in procs:
             proc.kill()
             proc.wait(10)
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """``--url`` (an existing Redis instead of a private one) and ``--busy N`` (see
+    :func:`busy_cpus`), accepted by every benchmark so ``make bench BENCH_ARGS=...``
+    can pass them to all."""
+    parser.add_argument("--url", default=None, help="use this Redis (db 0)")
+    parser.add_argument(
+        "--busy", type=int, default=0, help="spinning processes (see busy_cpus)"
+    )

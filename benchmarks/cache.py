@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio as aredis
-from _common import busy_cpus, redis_server
+from _common import add_common_args, busy_cpus, redis_server
 
 from ninja_redis import php
 from ninja_redis._async.app import AsyncLaravel
@@ -227,10 +227,7 @@ def php_raw_get(url: str, key: bytes, n: int) -> float | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--url")
-    ap.add_argument(
-        "--busy", type=int, default=0, help="spinning processes (see _common.busy_cpus)"
-    )
+    add_common_args(ap)
     ap.add_argument("-n", type=int, default=3000)
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=5)

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _common import add_common_args, busy_cpus
+
 from ninja_redis.php import _pure
 
 try:
@@ -189,8 +191,13 @@ def main() -> None:
         action="store_true",
         help="print ops/s by CPU time (process_time / getrusage) instead of wall",
     )
+    add_common_args(parser)  # --url is not used: no Redis here
     args = parser.parse_args()
+    with busy_cpus(args.busy):
+        run(args)
 
+
+def run(args: argparse.Namespace) -> None:
     clock = "cpu" if args.cpu else "wall"
     idx = 1 if args.cpu else 0
     print(f"ops/s by {clock} time (median of {args.repeat}); ratios by wall | by CPU")

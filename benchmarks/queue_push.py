@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import busy_cpus, redis_server  # noqa: E402
+from _common import add_common_args, busy_cpus, redis_server  # noqa: E402
 
 from ninja_redis import _scripts  # noqa: E402
 from ninja_redis._async.app import AsyncLaravel  # noqa: E402
@@ -192,10 +192,7 @@ def lua_bulk_ms(r: Any, keys: Any, jobs: int) -> float | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--url", default=None)
-    ap.add_argument(
-        "--busy", type=int, default=0, help="spinning processes (see _common.busy_cpus)"
-    )
+    add_common_args(ap)
     ap.add_argument("-n", type=int, default=5000, help="jobs per push measurement")
     ap.add_argument(
         "--bulk", type=int, default=100_000, help="jobs per bulk measurement"

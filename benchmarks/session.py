@@ -44,7 +44,7 @@ from typing import Any
 
 import redis
 import redis.asyncio as aredis
-from _common import free_port, redis_server
+from _common import add_common_args, busy_cpus, free_port, redis_server
 
 from ninja_redis._async.app import AsyncLaravel
 from ninja_redis._async.session import AsyncSessionStore
@@ -492,7 +492,7 @@ def bench_served(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=None)
+    add_common_args(parser)
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--size", type=int, default=1024)
@@ -513,7 +513,7 @@ def main() -> None:
         f"python {sys.version.split()[0]}, load average "
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs"
     )
-    with redis_server(args.url) as server:
+    with busy_cpus(args.busy), redis_server(args.url) as server:
         url = server.url
         cookie = bench_sync(url, key, args.n, args.repeat, args.size)
         asyncio.run(bench_async(url, key, args.n, args.repeat, args.size))

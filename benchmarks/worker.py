@@ -41,7 +41,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import Server, busy_cpus, redis_server  # noqa: E402
+from _common import Server, add_common_args, busy_cpus, redis_server  # noqa: E402
 
 from ninja_redis._async.app import AsyncLaravel  # noqa: E402
 from ninja_redis._async.worker import AsyncJob, AsyncWorker  # noqa: E402
@@ -239,10 +239,7 @@ def cpu_seconds(pid: int | None) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--url")
-    ap.add_argument(
-        "--busy", type=int, default=0, help="spinning processes (see _common.busy_cpus)"
-    )
+    add_common_args(ap)
     ap.add_argument("-n", type=int, default=10_000, help="jobs per measurement")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
