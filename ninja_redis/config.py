@@ -617,7 +617,8 @@ def _from_env_mapping(
         "previous_keys", "APP_PREVIOUS_KEYS" if version >= (11, 0) else None, ()
     )
     if isinstance(prev, str):
-        prev = tuple(k for k in prev.split(",") if k)  # array_filter(explode(","))
+        # array_filter(explode(",")): PHP drops the falsy entries, "" and "0"
+        prev = tuple(k for k in prev.split(",") if k not in ("", "0"))
     kw["previous_keys"] = tuple(prev)
     kw["cipher"] = str(pick("cipher", "APP_CIPHER", "AES-256-CBC"))
 

@@ -31,10 +31,10 @@ import json
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Final, Literal, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, overload
 from urllib.parse import quote, unquote, unquote_to_bytes
 
 from cryptography.exceptions import InvalidTag
@@ -43,6 +43,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .exceptions import CodecError, ConfigError, DecryptError
+
+if TYPE_CHECKING:
+    from .config import LaravelVersion
 
 __all__ = [
     "CIPHERS",
@@ -529,12 +532,15 @@ class Encrypter:
         # CBC: find the key whose MAC matches before decrypting anything.
         mac_input = (env.iv_field + env.value_field).encode("utf-8")
         given = env.mac_field.encode("utf-8")
-        for key, dec in zip(self._keys, self._decryptors, strict=True):
+        for i, key in enumerate(self._keys):
             if _equal_digests(_mac_bytes(key, mac_input), given):
-                plaintext = _cbc_decrypt(dec, env.iv, ciphertext)
-                if plaintext is None:
-                    raise DecryptError("Could not decrypt the data.", payload)
-                return plaintext
+                # Laravel 11+ keeps $foundValidMac once set: if this key's
+                # openssl_decrypt() fails, the later keys are tried without a MAC.
+                for dec in self._decryptors[i:]:
+                    plaintext = _cbc_decrypt(dec, env.iv, ciphertext)
+                    if plaintext is not None:
+                        return plaintext
+                raise DecryptError("Could not decrypt the data.", payload)
         raise DecryptError("The MAC is invalid.", payload)
 
     def _envelope(self, payload: object) -> _Envelope:
@@ -709,22 +715,113 @@ def is_valid_session_id(session_id: object) -> bool:
 def parse_cookie_header(header: str) -> dict[str, str]:
     """Parse a ``Cookie:`` request header the way PHP fills ``$_COOKIE``.
 
-    Pairs are split on ``;``, leading whitespace of a name is dropped, names and
-    values are percent-decoded (``%3D`` -> ``=``; ``+`` stays ``+``), and the
-    *first* occurrence of a name wins. Array cookies keep their literal name
-    (``cart[items]``), which is also the name their prefix is computed from. PHP's
-    renaming of ``.`` and space in names to ``_`` is not applied.
+    Pairs are split on ``;`` and leading whitespace of a name is dropped. Values are
+    percent-decoded like ``rawurldecode`` (``%3D`` -> ``=``; ``+`` stays ``+``; bytes
+    that are not UTF-8 become surrogates, ``errors="surrogateescape"``); names are
+    not (PHP 8). As in ``php_register_variable``, ``.`` and space in a name
+    become ``_`` (``my.app session`` -> ``my_app_session``: a cookie whose
+    configured name has them is never found, as in Laravel) and the *first*
+    occurrence of a name wins. Array cookies (``cart[items]``, ``list[]``) come out
+    flat under the name Laravel checks their prefix with (``cart[items]``,
+    ``list[0]``); inside an array the last occurrence wins.
     """
-    cookies: dict[str, str] = {}
+    cookies: dict[Any, Any] = {}
+    nested = False
     for part in header.split(";"):
         # PHP: leading isspace() skipped; an empty name is ignored; "a" alone is a=""
         name, _, value = part.lstrip(" \t\n\v\f\r").partition("=")
         if not name:
             continue
-        name = unquote(name)
-        if name not in cookies:
-            cookies[name] = unquote(value)
-    return cookies
+        # rawurldecode() gives bytes: bytes that are not UTF-8 stay as surrogates
+        if "[" in name or "." in name or " " in name:
+            decoded = unquote(value, errors="surrogateescape")
+            nested = _php_register_cookie(cookies, name, decoded) or nested
+        elif name not in cookies:
+            cookies[name] = unquote(value, errors="surrogateescape")
+    if not nested:
+        return cookies
+    return dict(_flatten_cookies(cookies, None))
+
+
+_PHP_INT_KEY = re.compile(r"(?:0|-?[1-9][0-9]*)\Z")
+
+
+def _php_array_key(key: str) -> int | str:
+    """A PHP array key: ``"7"`` is the int 7, ``"07"`` stays a string."""
+    if _PHP_INT_KEY.match(key):
+        n = int(key)
+        if -(2**63) <= n < 2**63:
+            return n
+    return key
+
+
+def _php_next_index(table: dict[Any, Any]) -> int:
+    """``$table[] = …`` (PHP 8.2): one past the largest int key >= 0, else 0."""
+    ints = [k for k in table if type(k) is int and k >= 0]
+    return max(ints) + 1 if ints else 0
+
+
+def _php_register_cookie(top: dict[Any, Any], name: str, value: str) -> bool:
+    """``php_register_variable_ex()`` of one cookie into ``top`` (``$_COOKIE``).
+
+    Returns whether an array was made. ``top`` keys stay strings (a canonical int
+    string is one PHP key either way); array keys are PHP keys (``"7"`` -> 7).
+    """
+    name = name.lstrip(" ")
+    bracket = name.find("[")
+    base = name if bracket < 0 else name[:bracket]
+    base = base.replace(" ", "_").replace(".", "_")
+    if not base:
+        return False
+    table: dict[Any, Any] = top
+    index: Any = base
+    pos = bracket
+    while pos >= 0:
+        start = pos + 1
+        # one space is skipped before a "]": "[ ]" appends like "[]"
+        probe = start + 1 if name[start : start + 1] == " " else start
+        sub: Any
+        if name[probe : probe + 1] == "]":
+            sub, end = None, probe  # "[]": append
+        else:
+            end = name.find("]", probe)
+            if end < 0:
+                # an unterminated "[" is no array: at the first level the "[" and,
+                # after it, " ", "." and "[" become "_" ("e.f[x" -> "e_f__x")
+                if table is top:
+                    rest = name[start:]
+                    for ch in " .[":
+                        rest = rest.replace(ch, "_")
+                    index = base + "_" + rest
+                break
+            sub = _php_array_key(name[start:end])
+        if index is None:
+            child: dict[Any, Any] = {}
+            table[_php_next_index(table)] = child
+        else:
+            found = table.get(index)
+            child = found if type(found) is dict else {}
+            table[index] = child  # a string in the way becomes an array
+        table, index = child, sub
+        # after "]": another "[" goes on, anything else is ignored ("a[b]c")
+        pos = end + 1 if name[end + 1 : end + 2] == "[" else -1
+    if index is None:
+        table[_php_next_index(table)] = value
+    elif table is not top or index not in table:
+        table[index] = value  # top level: the first occurrence wins
+    return table is not top
+
+
+def _flatten_cookies(
+    table: dict[Any, Any], prefix: str | None
+) -> Iterator[tuple[str, str]]:
+    """Array cookies as ``name[key][key]`` (``EncryptCookies::validateArray``)."""
+    for key, value in table.items():
+        name = str(key) if prefix is None else f"{prefix}[{key}]"
+        if type(value) is dict:
+            yield from _flatten_cookies(value, name)
+        else:
+            yield name, value
 
 
 class LaravelCookies:
@@ -867,33 +964,76 @@ class Recaller:
     """A decrypted remember-me cookie value ``id|token|hash`` (``Auth\\Recaller``).
 
     ``hash`` is the user's password hash (Laravel <= 12.44) or
-    :func:`password_hash_mac` of it (12.45+). ``token`` and ``hash`` stay out of
-    ``repr()``.
+    :func:`password_hash_mac` of it (12.45+). ``extra``: segments after the hash,
+    which Laravel 9.12+ accepts (``Recaller::segments()``) and 8.x rejects.
+    ``token``, ``hash`` and ``extra`` stay out of ``repr()``.
     """
 
     id: str
     token: str = field(repr=False)
     hash: str = field(repr=False)
+    extra: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
-    def parse(cls, value: str) -> Recaller:
+    def parse(
+        cls,
+        value: str,
+        *,
+        laravel_version: tuple[int, ...] | LaravelVersion | None = None,
+    ) -> Recaller:
         """Split and check like ``Recaller::valid()``; :class:`DecryptError` if not.
 
-        Laravel requires at least three ``|``-separated segments with non-blank id
-        and token (8.x-10.x: exactly three); the hash is everything after the
-        second ``|``.
+        As ``new Recaller($value)``, a PHP-serialized string (``s:…:"…";``, old
+        cookies) is unserialized first. Then the value must have non-blank id and
+        token and at least three ``|``-separated segments (``laravel_version``
+        below 9.12, i.e. 8.x: exactly three); the hash is the third segment
+        (``explode('|', $value, 4)[2]``). Without ``laravel_version``, 9.12+ rules.
         """
-        parts = value.split("|", 2)
+        text = _recaller_string(value)
+        parts = text.split("|") if text is not None else []
+        exact = laravel_version is not None and laravel_version < (9, 12)
         if (
-            len(parts) != 3
+            len(parts) < 3
+            or (exact and len(parts) != 3)
             or not parts[0].strip(_PHP_TRIM)
             or not parts[1].strip(_PHP_TRIM)
         ):
             raise DecryptError("not a valid remember-me cookie value (id|token|hash)")
-        return cls(parts[0], parts[1], parts[2])
+        return cls(parts[0], parts[1], parts[2], tuple(parts[3:]))
 
     def __str__(self) -> str:
-        return f"{self.id}|{self.token}|{self.hash}"
+        return "|".join((self.id, self.token, self.hash, *self.extra))
+
+
+def _recaller_string(value: str) -> str | None:
+    """``@unserialize($value, ['allowed_classes' => false]) ?: $value``.
+
+    ``None`` where the result is not a PHP string (Laravel: not a proper string).
+    """
+    try:
+        data = _php_codec().loads(
+            value.encode("utf-8", "surrogateescape"), allowed_classes=False
+        )
+    except (CodecError, ValueError):
+        return value
+    if _php_falsy(data):
+        return value
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "surrogateescape")
+    return data if isinstance(data, str) else None
+
+
+def _php_falsy(value: object) -> bool:
+    """PHP's ``(bool)`` is false: null, false, 0, 0.0, "", "0", an empty array."""
+    if value is None or value is False:
+        return True
+    if isinstance(value, (str, bytes)):
+        return value in ("", "0", b"", b"0")
+    if isinstance(value, (int, float)):
+        return value == 0
+    if isinstance(value, (list, dict)):
+        return not value
+    return False
 
 
 def password_hash_mac(password_hash: str | bytes, app_key: str | bytes | None) -> str:

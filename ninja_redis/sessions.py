@@ -527,8 +527,10 @@ class Session(MutableMapping[Any, Any]):
     def login(self, user_id: int | str, guard: str = "web") -> None:
         """Put the login key like ``SessionGuard::updateSession()``.
 
-        Laravel then calls ``migrate(true)``: use ``app.sessions.regenerate()`` and
-        ``save()``. For AuthenticateSession also call ``app.sessions.set_password_hash``.
+        Laravel then moves the session to a new id (``migrate(true)``; 12.34+
+        ``regenerate(true)``, a new ``_token`` too): ``app.sessions.login()`` does
+        both, then ``save()``. For AuthenticateSession also call
+        ``app.sessions.set_password_hash``.
         """
         if isinstance(user_id, bool) or not isinstance(user_id, (int, str)):
             raise TypeError("a user id is an int or a str")

@@ -618,11 +618,11 @@ class AsyncSessionStore:
             await self.wire.execute("DEL", self.key(session_id))
             self._forget(session_id)
 
-    async def regenerate(self, session: Session, destroy: bool = True) -> Session:
-        """``Store::regenerate()``: a new id and a new CSRF token.
+    async def migrate(self, session: Session, destroy: bool = False) -> Session:
+        """``Store::migrate($destroy)``: a new id, the attributes (``_token``) kept.
 
-        ``migrate($destroy)``: with ``destroy`` (the default here, as on login) the
-        old key is deleted now. Nothing is written under the new id until
+        With ``destroy`` the old key is deleted now, otherwise it stays until it
+        expires (Laravel's default). Nothing is written under the new id until
         :meth:`save`; send the new cookie (:meth:`cookie_value`).
         """
         if destroy:
@@ -630,6 +630,17 @@ class AsyncSessionStore:
         session.id = generate_session_id()
         session.exists = False
         session.original = None
+        return session
+
+    async def regenerate(self, session: Session, destroy: bool = True) -> Session:
+        """``Store::regenerate()``: :meth:`migrate` and a new CSRF token.
+
+        ``migrate($destroy)``: with ``destroy`` (the default here, as on login;
+        Laravel's own default is ``false``) the old key is deleted now. Nothing is
+        written under the new id until :meth:`save`; send the new cookie
+        (:meth:`cookie_value`).
+        """
+        await self.migrate(session, destroy)
         session.regenerate_token()
         return session
 
@@ -640,11 +651,23 @@ class AsyncSessionStore:
         ``session.regenerate_token()``, as Laravel's logout does).
         """
         session.flush()
-        await self.destroy(session.id)
-        session.id = generate_session_id()
-        session.exists = False
-        session.original = None
-        return session
+        return await self.migrate(session, destroy=True)
+
+    async def login(
+        self, session: Session, user_id: int | str, guard: str = "web"
+    ) -> Session:
+        """``SessionGuard::login()``'s session part (``updateSession``).
+
+        Puts ``login_{guard}_…`` and moves the session to a new id, deleting the
+        old key: ``migrate(true)`` before Laravel 12.34 (the ``_token`` is kept),
+        ``regenerate(true)`` from 12.34 on (a new ``_token``). Then :meth:`save`
+        and send :meth:`cookie_value`; for ``AuthenticateSession`` also
+        :meth:`set_password_hash`.
+        """
+        session.login(user_id, guard)
+        if self._app.config.laravel_version >= (12, 34):
+            return await self.regenerate(session, destroy=True)
+        return await self.migrate(session, destroy=True)
 
     # ----------------------------------------------------------- auth helpers
 

@@ -28,7 +28,7 @@ from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-u
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
 from django.utils.module_loading import import_string  # type: ignore[import-untyped]
 
-from ._common import UNAUTHENTICATED_BODY, check_require, rejected
+from ._common import UNAUTHENTICATED_BODY, CookieReader, check_require, rejected
 
 __all__ = ["LaravelSessionMiddleware"]
 
@@ -76,12 +76,19 @@ class LaravelSessionMiddleware:
         )
         if options.get("session_cache", True):
             self.laravel.sessions.enable_client_cache()
+        self._read_cookie = CookieReader(self.cookie_name)
+
+    def _cookie(self, request: HttpRequest) -> str | None:
+        # The Cookie header as PHP reads it (first of duplicate names wins; "." and
+        # " " in names become "_"), not request.COOKIES (where the last one wins).
+        header = request.META.get("HTTP_COOKIE")
+        return self._read_cookie(header) if header else None
 
     def __call__(self, request: HttpRequest) -> Any:
         """Handle one request (returns a coroutine under async Django)."""
         if self.is_async:
             return self.__acall__(request)
-        cookie = request.COOKIES.get(self.cookie_name)
+        cookie = self._cookie(request)
         session = self.laravel.sessions.from_cookie(cookie) if cookie else None
         user_id = session.user_id(self.guard) if session is not None else None
         user = None
@@ -93,7 +100,7 @@ class LaravelSessionMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> Any:
         """The async path: uses ``async_app`` (an AsyncLaravel)."""
-        cookie = request.COOKIES.get(self.cookie_name)
+        cookie = self._cookie(request)
         session = await self.laravel.sessions.from_cookie(cookie) if cookie else None
         user_id = session.user_id(self.guard) if session is not None else None
         user = None

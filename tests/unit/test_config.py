@@ -166,6 +166,16 @@ def test_secrets_never_in_repr() -> None:
         assert secret not in text
 
 
+def test_previous_keys_are_filtered_like_array_filter() -> None:
+    # config/app.php: array_filter(explode(',', env('APP_PREVIOUS_KEYS'))) drops "" and "0"
+    k1 = "base64:" + "A" * 43 + "="
+    k2 = "base64:" + "B" * 43 + "="
+    cfg = LaravelConfig.from_mapping(
+        {"APP_PREVIOUS_KEYS": f",{k1},0,,{k2},"}, laravel_version=11
+    )
+    assert cfg.previous_keys == (k1, k2)
+
+
 def test_laravel8_json_sessions_fall_back_to_php() -> None:
     cfg = LaravelConfig.from_mapping(
         {"SESSION_SERIALIZATION": "json"}, laravel_version=8
