@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from enum import Enum
 from typing import Any
 
 from . import _compression
@@ -211,6 +212,24 @@ def _raw_numeric_string(data: bytes) -> bool:
     return is_php_numeric(data) and math.isfinite(float(data))
 
 
+def _php_scalar(value: Any) -> Any:
+    """The plain ``int``/``float``/``str``/``bytes`` behind a subclass instance
+    (``numpy.float64``, a ``str`` subclass) or a ``bytearray``/``memoryview``: the PHP
+    value is the same, so RedisStore's numeric rule must see it. ``bool`` and enum
+    members are left alone (not numbers in PHP; enums need ``PhpEnum``)."""
+    if isinstance(value, (bool, Enum)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    return value
+
+
 def _finite_number(value: Any) -> bool:
     t = type(value)
     if t is int:
@@ -270,6 +289,8 @@ class LaravelCacheCodec:
     # -- Laravel's own encoding E(v) ---------------------------------------------
 
     def _php_loads(self, data: bytes) -> Any:
+        if not data:
+            return False  # unserialize('') is false, without a notice
         if self.allowed_classes is True:
             return php_loads(data)
         return php_loads(data, allowed_classes=self.allowed_classes)
@@ -294,6 +315,10 @@ class LaravelCacheCodec:
         elif t is bytes:
             if _raw_numeric_string(value):
                 return value  # type: ignore[no-any-return]
+        else:
+            plain = _php_scalar(value)
+            if plain is not value:
+                return LaravelCacheCodec.encode(plain)
         return php_dumps(value)
 
     def decode(self, data: bytes) -> Any:
@@ -319,6 +344,7 @@ class LaravelCacheCodec:
         packer = self.packer
         if packer.serializer == "none":
             return packer.pack(self.encode(value))
+        value = _php_scalar(value)
         if self._legacy:
             # <= 11.38: RedisStore::serialize() returned numbers as PHP numbers and
             # everything else as serialize() text; phpredis then packed that:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from redis.crc import key_slot
 
 from .. import _scripts
+from .._phpvalue import format_php_number
 from ..exceptions import CodecError, LockError, UnserializeError
 from ..keys import glob_escape, to_bytes
 from ._backend import spawn, wait_spawned, wall_time
@@ -64,6 +65,7 @@ _TAG_LEGACY_IDS = _scripts.script("tag_legacy_ids")
 _TAG_LEGACY_GET = _scripts.script("tag_legacy_get")
 _TAG_FLUSH = _scripts.script("tag_flush")
 _TAG_PLANS = 1024  # tag lists whose keys are kept (cleared when full)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def ttl_seconds(
@@ -71,9 +73,16 @@ def ttl_seconds(
 ) -> int | None:
     """Laravel's ``Repository::getSeconds()``: ``None`` for forever, else seconds >= 0.
 
-    ``float`` is truncated like PHP's ``(int)``; a ``datetime`` (naive = local time) or
-    ``timedelta`` is the time until then: truncated before 11.0, rounded up to the next
-    second from 11.0 (``ceil(milliseconds / 1000)``). Negative results become 0.
+    ``float`` is truncated like PHP's ``(int)``. A ``timedelta`` or ``datetime`` (naive
+    = local time) is the time until then:
+
+    * before 11.0 (``diffInRealSeconds``: whole Unix timestamps subtracted): a
+      ``datetime`` gives ``floor(when) - floor(now)`` (``now + 300 s`` is 300, not 299),
+      a ``timedelta`` its whole seconds;
+    * from 11.0 (``ceil(diffInMilliseconds / 1000)``, Carbon 3: microseconds): rounded up
+      to the next second.
+
+    Negative results become 0.
     """
     if ttl is None:
         return None
@@ -89,23 +98,27 @@ def ttl_seconds(
     elif isinstance(ttl, int):
         seconds = int(ttl)
     elif isinstance(ttl, timedelta):
-        seconds = _diff_seconds(ttl.total_seconds(), laravel_version)
+        micros = ttl // _MICROSECOND
+        if laravel_version >= (11, 0):
+            seconds = -(-micros // 1_000_000)  # ceil
+        else:
+            seconds = int(micros / 1_000_000)  # toward zero
     elif isinstance(ttl, datetime):
         when = (
             ttl.timestamp() if ttl.tzinfo else ttl.astimezone(timezone.utc).timestamp()
         )
-        seconds = _diff_seconds(when - wall_time(), laravel_version)
+        now = wall_time()
+        if laravel_version >= (11, 0):
+            micros = round(when * 1_000_000) - round(now * 1_000_000)
+            seconds = -(-micros // 1_000_000)  # ceil
+        else:
+            # Carbon 2 diffInRealSeconds: getTimestamp() of both, subtracted
+            seconds = math.floor(when) - math.floor(now)
     else:
         raise TypeError(
             f"a TTL must be seconds, a timedelta or a datetime, not {t.__name__}"
         )
     return seconds if seconds > 0 else 0
-
-
-def _diff_seconds(diff: float, version: tuple[int, int]) -> int:
-    if version >= (11, 0):
-        return math.ceil(int(diff * 1000) / 1000)
-    return int(diff)
 
 
 def _corrupt(exc: CodecError, raw: bytes, key: bytes) -> UnserializeError:
@@ -124,6 +137,26 @@ def _uniqid() -> bytes:
     usec = int((now - sec) * 1_000_000) % 1_000_000
     lcg = min(random.random() * 10, 9.99999999)
     return f"{sec:08x}{usec:05x}{lcg:.8f}".replace(".", "").encode()
+
+
+def _php_id_string(value: Any, key: bytes) -> bytes | None:
+    """A decoded 8.x/9.x tag id as ``implode('|', ...)`` sees it; ``None`` for a
+    PHP-falsy one (``null``, ``false``, ``0``, ``""``, ``"0"``, ``[]``)."""
+    if value is None or value is False or value in ("", "0", b"", b"0"):
+        return None
+    if isinstance(value, (str, bytes)):
+        return to_bytes(value)
+    if value is True:
+        return b"1"
+    if isinstance(value, (int, float)):
+        return None if value == 0 else format_php_number(value).encode()
+    if isinstance(value, (list, dict)):
+        return b"Array" if value else None
+    raise UnserializeError(
+        f"tag id at {key!r} is a {type(value).__name__}, which PHP cannot implode()",
+        b"",
+        key=key,
+    )
 
 
 async def _call(callback: Callable[[], Any]) -> Any:
@@ -182,17 +215,22 @@ class AsyncRepository:
         return not await self.has(key)
 
     async def remember(
-        self, key: Key, ttl: Seconds, callback: Callable[[], Awaitable[T] | T]
+        self,
+        key: Key,
+        ttl: Seconds | Callable[[Any], Seconds],
+        callback: Callable[[], Awaitable[T] | T],
     ) -> T:
         """Return the cached value, or store and return ``callback()`` (sync or async).
 
-        Mirrors ``Cache::remember()``: ``GET``, and on a miss ``SETEX``.
+        Mirrors ``Cache::remember()``: ``GET``, and on a miss ``SETEX``. ``ttl`` may
+        be a callable that gets the computed value and returns the TTL (Laravel's
+        ``value($ttl, $value)``).
         """
         value = await self.get(key, _MISSING)
         if value is not _MISSING:
             return value  # type: ignore[no-any-return]
         value = await _call(callback)
-        await self.put(key, value, ttl)
+        await self.put(key, value, ttl(value) if callable(ttl) else ttl)
         return value  # type: ignore[no-any-return]
 
     async def remember_forever(
@@ -466,11 +504,12 @@ class AsyncCache(AsyncRepository):
 
         With a TTL: ``MULTI``, one ``SETEX`` per key, ``EXEC`` — what Laravel sends.
         Without: one plain ``SET`` per key (pipelined). TTL <= 0: the keys are deleted;
-        returns whether all of them existed (Laravel's ``deleteMultiple``).
+        returns whether all of them existed (Laravel's ``deleteMultiple``). Nothing to
+        store with a TTL > 0 returns ``False``, like ``RedisStore::putMany([])``.
         """
-        if not values:
-            return True
         seconds = self._seconds(ttl)
+        if not values:
+            return seconds is None or seconds <= 0
         cache_key = self._keys.cache
         dumps = self._dumps
         if seconds is not None and seconds <= 0:
@@ -612,6 +651,7 @@ class AsyncCache(AsyncRepository):
             else name,
             seconds,
             owner,
+            laravel_version=self._version,
         )
 
     def restore_lock(self, name: Key, owner: str) -> AsyncLock:
@@ -626,10 +666,10 @@ class AsyncCache(AsyncRepository):
         ``tags(["a", "b"])``. The order of the names matters, as in Laravel."""
         flat: list[str] = []
         for n in names:
-            if isinstance(n, (str, bytes)):
-                flat.append(n.decode() if isinstance(n, bytes) else n)
+            if isinstance(n, (str, bytes, int, float)) or n is None:
+                flat.append(_tag_name(n))
             else:
-                flat.extend(str(x) for x in n)
+                flat.extend(_tag_name(x) for x in n)
         return AsyncTaggedCache(self, flat)
 
     async def flush_stale_tags(self) -> int:
@@ -665,6 +705,22 @@ class AsyncCache(AsyncRepository):
                     removed += sum(await pipe.execute())
             if not cursor:
                 return removed
+
+
+def _tag_name(name: Any) -> str:
+    """A tag name as PHP interpolates it into ``tag:{$name}:…``: bytes kept byte for
+    byte (``surrogateescape``), numbers as PHP's string cast, ``true`` as ``1``."""
+    if isinstance(name, str):
+        return name
+    if isinstance(name, bytes):
+        return name.decode("utf-8", "surrogateescape")
+    if name is None or name is False:
+        return ""
+    if name is True:
+        return "1"
+    if isinstance(name, (int, float)):
+        return format_php_number(name)
+    return str(name)
 
 
 def _by_slot(keys: Iterable[bytes]) -> dict[int, list[bytes]]:
@@ -794,14 +850,20 @@ class AsyncTaggedCache(AsyncRepository):
             raws = await self._wire.eval(_TAG_LEGACY_IDS, keys, argv)
         ids: list[bytes] = []
         loads = self._codec.loads
+        resets: list[tuple[Any, ...]] = []
         for key, raw in zip(keys, raws, strict=True):
             try:
                 value = loads(raw)
             except CodecError as exc:
                 raise _corrupt(exc, raw, key) from None
-            ids.append(
-                to_bytes(value if isinstance(value, (str, bytes)) else str(value))
-            )
+            tag_id = _php_id_string(value, key)
+            if tag_id is None:
+                # TagSet::tagId(): get() ?: resetTag(), a falsy id is replaced
+                tag_id = _uniqid()
+                resets.append(("SET", key, dumps(tag_id.decode())))
+            ids.append(tag_id)
+        if resets:
+            await self._wire.pipeline(resets)
         return ids
 
     async def _full_keys(self, keys: list[Key]) -> tuple[list[bytes], list[bytes]]:
@@ -902,9 +964,14 @@ class AsyncTaggedCache(AsyncRepository):
         return await self.put_many({key: value}, ttl)
 
     async def put_many(self, values: KeyMapping, ttl: Seconds = None) -> bool:
-        """Store several tagged values (Laravel: one ``put`` each) in one pipeline."""
+        """Store several tagged values (Laravel: one ``put`` each) in one pipeline.
+
+        Returns ``True`` when every ``put`` did (a TTL <= 0: when every key existed);
+        with no values, ``False`` unless ``ttl`` is ``None`` (Laravel's
+        ``RetrievesMultipleKeys::putMany``).
+        """
         if not values:
-            return True
+            return ttl is None
         by_name: Mapping[Any, Any] = values
         seconds = self._cache._seconds(ttl)
         names = list(values)
@@ -927,7 +994,10 @@ class AsyncTaggedCache(AsyncRepository):
                 commands.append(("SETEX", full, seconds, dumps(by_name[name])))
         results = await self._wire.pipeline(commands)
         if seconds is not None and seconds <= 0:
-            return bool(results[-1]) if len(names) == 1 else True
+            # each put() was a forget(): true only if every DEL removed a key
+            return all(
+                r for c, r in zip(commands, results, strict=True) if c[0] == "DEL"
+            )
         return True
 
     async def add(self, key: Key, value: Any, ttl: Seconds = None) -> bool:
@@ -966,11 +1036,11 @@ class AsyncTaggedCache(AsyncRepository):
         )
         return bool(result)
 
-    async def _incr(self, key: Key, by: int) -> int:
+    async def _incr(self, key: Key, by: int, command: str = "INCRBY") -> int:
         fulls, members = await self._full_keys([key])
         commands: list[tuple[Any, ...]] = []
         self._index(commands, members[0], -1 if not self._legacy else 0, nx=True)
-        commands.append(("INCRBY", fulls[0], by))
+        commands.append((command, fulls[0], by))
         results = await self._wire.pipeline(commands)
         return int(results[-1])
 
@@ -980,7 +1050,7 @@ class AsyncTaggedCache(AsyncRepository):
 
     async def decrement(self, key: Key, by: int = 1) -> int:
         """``DECRBY`` after indexing, like :meth:`increment`."""
-        return await self._incr(key, -by)
+        return await self._incr(key, by, "DECRBY")
 
     async def forever(self, key: Key, value: Any) -> bool:
         """Store without expiry (10+: score ``-1``; 8/9: ``forever_ref``), then ``SET``."""

@@ -3,8 +3,9 @@
 -- The item lives at ⟨P⟩⟨C⟩ sha1(id1|id2|...) ':' key (TaggedCache::taggedItemKey), each id
 -- decoded as RedisStore::get does: s:N:"id"; or a raw numeric string.
 -- Returns {value or false, id1, id2, ...}; {} when a tag has no id yet (the caller creates
--- it, TagSet::resetTag) or an id is in another form (the caller decodes it like Laravel
--- or names the error): both on the two-round-trip path.
+-- it, TagSet::resetTag), the id is PHP-falsy ("" or "0": TagSet::tagId replaces it) or an
+-- id is in another form (the caller decodes it like Laravel or names the error): all on
+-- the two-round-trip path.
 local ids = {}
 for i, key in ipairs(KEYS) do
     local stored = redis.call('get', key)
@@ -17,6 +18,9 @@ for i, key in ipairs(KEYS) do
     elseif string.match(stored, '^%d+$') or string.match(stored, '^%d+[eE]%d+$') then
         ids[i] = stored
     else
+        return {}
+    end
+    if ids[i] == '' or ids[i] == '0' then
         return {}
     end
 end

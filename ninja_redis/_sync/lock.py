@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _scripts
 from ..exceptions import LockTimeout
-from ._backend import monotonic, sleep
+from ._backend import monotonic, sleep, wall_time
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -66,6 +66,7 @@ class Lock:
         "_codec",
         "_held",
         "_key",
+        "_old_block",
         "_packed_owner",
         "name",
         "owner",
@@ -81,6 +82,8 @@ class Lock:
         name: str,
         seconds: int,
         owner: str | None,
+        *,
+        laravel_version: tuple[int, int] = (12, 67),
     ) -> None:
         self._client = client
         self._codec = codec
@@ -92,6 +95,8 @@ class Lock:
         self._packed_owner = codec.pack_member(self.owner)
         #: Pause between attempts of :meth:`block` (Laravel: 250 ms).
         self.sleep_milliseconds = 250
+        #: before 11.20 block() sleeps first, then checks whole Unix seconds
+        self._old_block = tuple(laravel_version[:2]) < (11, 20)
         self._held = False
 
     @property
@@ -150,20 +155,35 @@ class Lock:
     ) -> Any:
         """Wait up to ``seconds`` for the lock (Laravel's ``$lock->block()``).
 
-        Retries every :attr:`sleep_milliseconds` (250 ms) and raises
+        Retries every :attr:`sleep_milliseconds` (250 ms). 11.20+: raises
         :class:`~ninja_redis.exceptions.LockTimeout` as soon as the next pause would
-        end past the budget (12.x rule). With ``callback``: run it while holding
-        the lock, release, return its result. Without: return this lock (truthy),
-        so ``with lock.block(5):`` releases it at the end.
+        end past the budget. Before 11.20: after each failed attempt it sleeps, then
+        raises once ``time() - seconds >= start`` in whole Unix seconds (so
+        ``block(1)`` can give up after a single pause). With ``callback``: run it
+        while holding the lock, release, return its result. Without: return this
+        lock (truthy), so ``with lock.block(5):`` releases it at the end.
         """
-        start = monotonic()
         pause = self.sleep_milliseconds / 1000
+        if self._old_block:
+            # Lock::block() <= 11.19: usleep, then currentTime() - $seconds >= $starting
+            began = int(wall_time())
+            while not self.acquire():
+                sleep(pause)
+                if int(wall_time()) - seconds >= began:
+                    raise LockTimeout(
+                        f"could not acquire lock {self._key!r} within {seconds:g} s"
+                    )
+            return self._blocked(callback)
+        start = monotonic()
         while not self.acquire():
             if monotonic() + pause - seconds >= start:
                 raise LockTimeout(
                     f"could not acquire lock {self._key!r} within {seconds:g} s"
                 )
             sleep(pause)
+        return self._blocked(callback)
+
+    def _blocked(self, callback: Callable[[], Any] | None) -> Any:
         if callback is None:
             return self
         try:
