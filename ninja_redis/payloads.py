@@ -13,8 +13,10 @@ mangled property names ``\\u0000``, UTF-8 stays raw. For an object job (12.51+):
 
 Field order per version: ≤12.10 no ``createdAt``/``delay``; 12.11+ ``createdAt`` after
 ``data`` and ``delay`` last; 12.51+ ``data.batchId``; 13.x ``deleteWhenMissingModels``
-between ``retryUntil`` and ``data``. String jobs (``"App\\Handlers\\Foo@bar"``) carry
-arbitrary JSON ``data`` and no ``retryUntil``.
+between ``retryUntil`` and ``data``; 11.39+ ``ShouldBeUnique`` jobs carry the
+``illuminate:log:context`` hook field (after ``data``/``createdAt``) with the unique
+lock's store and key. String jobs (``"App\\Handlers\\Foo@bar"``) carry arbitrary
+JSON ``data`` and no ``retryUntil``.
 
 ``data.command`` is PHP ``serialize()`` of the job object (:class:`PhpJob` describes
 it: the class's own properties in declaration order, then the trait properties in
@@ -33,15 +35,18 @@ import copy
 import dataclasses
 import enum
 import json
+import math
 import operator
 import os
+import re
 import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 from . import php
+from ._phpvalue import format_php_number
 from .config import LaravelVersion
 from .exceptions import DecryptError, JobPayloadError, SerializeError, UnserializeError
 from .php import PhpEnum, PhpObject, format_float
@@ -192,6 +197,19 @@ def private(
     return Prop(value, "private", default, declaring_class)
 
 
+def _php_array(value: dict[Any, Any]) -> dict[Any, Any]:
+    """A dict with PHP's array keys (``"5"``, ``5.7`` and ``True`` are int keys)."""
+    out: dict[Any, Any] = {}
+    for k, x in value.items():
+        key = _php_key(k)
+        if isinstance(key, str):
+            n = _int_key(key)
+            if n is not None:
+                key = n
+        out[key] = x
+    return out
+
+
 def _php_identical(a: Any, b: Any) -> bool:
     """PHP ``===`` for the values a Python job holds."""
     if a is b:
@@ -200,6 +218,7 @@ def _php_identical(a: Any, b: Any) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(map(_php_identical, a, b))
     if isinstance(a, dict) and isinstance(b, dict):
+        a, b = _php_array(a), _php_array(b)
         if len(a) != len(b) or list(a) != list(b):
             return False
         return all(_php_identical(a[k], b[k]) for k in a)
@@ -207,13 +226,20 @@ def _php_identical(a: Any, b: Any) -> bool:
         return _php_identical(dict(enumerate(a)), b)
     if isinstance(a, dict) and isinstance(b, (list, tuple)):
         return _php_identical(a, dict(enumerate(b)))
+    if isinstance(a, (str, bytes)) and isinstance(b, (str, bytes)):
+        # both PHP strings: identical when the bytes are
+        return _php_bytes(a) == _php_bytes(b)
     if ta is not tb:
-        if isinstance(a, str) and isinstance(b, str):
-            return a == b
         return False
     if isinstance(a, (PhpObject, ModelIdentifier)):
         return False  # objects are identical only when they are the same instance
     return bool(a == b)
+
+
+def _php_bytes(value: str | bytes) -> bytes:
+    return (
+        value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+    )
 
 
 # =====================================================================================
@@ -307,7 +333,10 @@ class PhpJob:
     ``retryUntil()`` / ``displayName()`` methods return. ``queue``, ``connection``,
     ``delay`` and ``chain`` are what ``onQueue()``, ``onConnection()``, ``delay()``
     and ``Bus::chain()`` set on the ``Queueable`` properties (so they are part of the
-    command); ``chain`` is a list of further :class:`PhpJob`.
+    command); ``chain`` is a list of further :class:`PhpJob`, dispatched as
+    ``Bus::chain([...])->onConnection(chain_connection)->onQueue(chain_queue)`` does:
+    ``chainCatchCallbacks`` becomes ``[]`` and the first job takes the chain's
+    connection and queue unless it has its own.
 
     ``encrypted`` = ``ShouldBeEncrypted``. ``unique_id`` / ``unique_for`` make the job
     ``ShouldBeUnique`` (``uniqueId()`` / ``$uniqueFor``).
@@ -404,8 +433,10 @@ class PhpJob:
         self.chain_connection = chain_connection
         self.chain_queue = chain_queue
         self.encrypted = encrypted
-        self.queue = queue
-        self.connection = connection
+        # PendingChain::dispatch() (and dispatchNextJobInChain()): a job takes the
+        # chain's queue and connection unless it names its own (PHP ``?:``)
+        self.queue = queue or chain_queue or queue
+        self.connection = connection or chain_connection or connection
         self.display_name = display_name
         self.unique = unique or unique_id is not None or unique_for is not None
         self.unique_id = unique_id
@@ -458,11 +489,23 @@ class PhpJob:
         v = self.properties.get(name)
         return v.value if isinstance(v, Prop) else v
 
-    def max_tries_value(self) -> int | None:
-        """``maxTries`` of the payload (``$job->tries``)."""
-        if self.tries is not None:
-            return self.tries
-        return self._prop_value("tries") if "tries" in self.properties else None
+    def max_tries_value(self, version: VersionLike | None = None) -> int | None:
+        """``maxTries`` of the payload: ``$job->tries ?? $job->tries()``.
+
+        With ``tuning_properties=False`` ``tries`` is the ``tries()`` method, which
+        ``createObjectPayload()`` reads only from 10.39 on (``getJobTries()``,
+        laravel/framework#49473): before, ``maxTries`` is ``$job->tries ?? null``.
+        """
+        prop: int | None = (
+            self._prop_value("tries") if "tries" in self.properties else None
+        )
+        if self.tuning_properties or self.tries is None:
+            return self.tries if self.tries is not None else prop
+        if prop is not None:
+            return prop  # the property wins over the tries() method
+        if version is not None and _ver(version) < (10, 39):
+            return None
+        return self.tries
 
     def _field(self, attr: str, prop: str) -> Any:
         value = getattr(self, attr)
@@ -479,8 +522,11 @@ class PhpJob:
         return ",".join(_php_string(_seconds_value(b)) for b in items)
 
     def retry_until_value(self) -> int | None:
-        """``retryUntil`` of the payload: a Unix timestamp."""
-        ru = self.retry_until
+        """``retryUntil`` of the payload: a Unix timestamp (``$job->retryUntil ??
+        $job->retryUntil()``: a ``retryUntil`` property wins over the method)."""
+        ru = self._prop_value("retryUntil") if "retryUntil" in self.properties else None
+        if ru is None or isinstance(ru, bool) or not isinstance(ru, (int, datetime)):
+            ru = self.retry_until  # (a PHP object value: what the caller decoded)
         if ru is None:
             return None
         if isinstance(ru, datetime):
@@ -512,6 +558,8 @@ class PhpJob:
         def put(
             name: str, value: Any, vis: str, default: Any, owner: str | None
         ) -> None:
+            if vis == "private" and self._foreign_private(owner):
+                return
             if omit_defaults and default is not NO_DEFAULT:
                 if _php_identical(value, default):
                     return
@@ -574,6 +622,17 @@ class PhpJob:
                     )
         return props
 
+    def _foreign_private(self, owner: str | None) -> bool:
+        """True for a parent class's private property under ``SerializesModels``:
+        its ``__serialize()`` walks ``ReflectionClass::getProperties()``, which has
+        no private property of a parent class, so PHP leaves it out (a plain
+        ``serialize()`` writes it as ``"\\0Parent\\0name"``)."""
+        return (
+            self.serializes_models
+            and owner is not None
+            and owner.lstrip("\\") != self.class_name
+        )
+
     def _shape_key(self, v: tuple[int, int]) -> tuple[Any, ...] | None:
         """What head and tail depend on (``None``: not cacheable, e.g. a chain)."""
         if self.chain or isinstance(self.delay, datetime):
@@ -623,6 +682,8 @@ class PhpJob:
                 serialize_command(job, v).decode("utf-8", "surrogateescape")
                 for job in self.chain
             ]
+            # PendingChain::dispatch(): chainCatchCallbacks = catchCallbacks() ?? []
+            out["chainCatchCallbacks"] = []
         if self.chain_connection is not None:
             out["chainConnection"] = self.chain_connection
         if self.chain_queue is not None:
@@ -789,7 +850,8 @@ _SHAPE_ATTRS: Final = operator.attrgetter(
     "chain_queue",
     "batch_id",
 )
-_TUNING_NAMES: Final = frozenset(prop for _attr, prop in _TUNING)
+# properties the payload fields read (a job that has one takes the general path)
+_TUNING_NAMES: Final = frozenset(prop for _attr, prop in _TUNING) | {"retryUntil"}
 _MANGLED: dict[tuple[str, str, str, str | None], str] = {}
 
 
@@ -817,6 +879,8 @@ def _own_properties(job: PhpJob, v: tuple[int, int]) -> dict[str, Any] | None:
                 if len(_MANGLED) > 4096:
                     _MANGLED.clear()
                 _MANGLED[key] = raw
+            if vis == "private" and job._foreign_private(owner):
+                continue  # a parent's private property: left out
             default = value.default
             value = value.value
             if (
@@ -974,10 +1038,15 @@ def _is_php_list(d: Mapping[Any, Any]) -> bool:
     return all(_int_key(k) == i for i, k in enumerate(d))
 
 
+_INT64: Final = (-(2**63), 2**63)
+
+
 def _needs_php_walk(value: Any) -> bool:
     t = type(value)
-    if t is str or t is int or t is bool or value is None:
+    if t is str or t is bool or value is None:
         return False
+    if t is int:
+        return not _INT64[0] <= value < _INT64[1]  # no such PHP int: the walk raises
     if t is list or t is tuple:
         return any(_needs_php_walk(x) for x in value)
     if t is dict:
@@ -992,30 +1061,43 @@ def _needs_php_walk(value: Any) -> bool:
 
 def _php_json_slow(value: Any, ascii_only: bool) -> str:
     t = type(value)
-    if value is None or t is bool or t is int or t is str:
+    if value is None or t is bool or t is str:
         return json.dumps(value, ensure_ascii=ascii_only)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return _json_float(value)
     if isinstance(value, int):
+        if not _INT64[0] <= value < _INT64[1]:
+            raise SerializeError(
+                f"integer {value} is outside PHP's 64-bit int range", value
+            )
         return str(int(value))
     if isinstance(value, str):
         return json.dumps(str(value), ensure_ascii=ascii_only)
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_php_json_slow(x, ascii_only) for x in value) + "]"
     if isinstance(value, Mapping):
-        if _is_php_list(value):
+        # PHP array keys: "5" and 5 (and True, 5.7) are the same key; the last
+        # value wins at the first one's position, as in a PHP array literal
+        items: dict[int | str, Any] = {}
+        for k, x in value.items():
+            key = _php_key(k)
+            if isinstance(key, str):
+                n = _int_key(key)
+                if n is not None:
+                    key = n
+            items[key] = x
+        if all(k == i for i, k in enumerate(items)):
             return (
                 "["
-                + ",".join(_php_json_slow(x, ascii_only) for x in value.values())
+                + ",".join(_php_json_slow(x, ascii_only) for x in items.values())
                 + "]"
             )
         parts = []
-        for k, x in value.items():
-            key = k if isinstance(k, str) else str(_php_key(k))
+        for k, x in items.items():
             parts.append(
-                json.dumps(key, ensure_ascii=ascii_only)
+                json.dumps(str(k), ensure_ascii=ascii_only)
                 + ":"
                 + _php_json_slow(x, ascii_only)
             )
@@ -1037,6 +1119,8 @@ def _php_key(k: Any) -> int | str:
         return ""
     if isinstance(k, str):
         return k
+    if isinstance(k, bytes):
+        return k.decode("utf-8", "surrogateescape")
     raise SerializeError(f"invalid array key type {type(k).__name__}", k)
 
 
@@ -1052,7 +1136,22 @@ def php_json_encode(value: Any, *, unescaped_unicode: bool = True) -> str:
         text = _php_json_slow(value, ascii_only)
     else:
         text = json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
+    _check_utf8(text, value)
     return _finish_json(text, unescaped_unicode)
+
+
+def _check_utf8(text: str, value: Any) -> None:
+    """A lone surrogate (``"\\udcff"`` from ``surrogateescape``) is a byte that is
+    not UTF-8 in PHP: ``json_encode()`` fails on it (``JSON_ERROR_UTF8``), and so
+    ``createPayload()`` throws ``InvalidPayloadException``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SerializeError(
+            "json_encode: malformed UTF-8 characters (PHP's JSON_ERROR_UTF8: "
+            "Laravel throws InvalidPayloadException)",
+            value,
+        ) from None
 
 
 def _finish_json(text: str, unescaped_unicode: bool) -> str:
@@ -1069,6 +1168,19 @@ _dumps_json_escaped: Callable[[Any], bytes] = php.dumps_json_escaped
 _build_payload_rows: Callable[..., list[bytes | None]] = getattr(
     php._impl, "build_payload_rows", _php_pure.build_payload_rows
 )
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as UTF-8; a lone surrogate (a byte that is not UTF-8 in PHP) makes
+    PHP's ``json_encode()`` fail, and Laravel throw ``InvalidPayloadException``."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SerializeError(
+            "json_encode: malformed UTF-8 characters (PHP's JSON_ERROR_UTF8: "
+            "Laravel throws InvalidPayloadException)",
+            text,
+        ) from None
 
 
 def _json_string(text: str) -> str:
@@ -1168,8 +1280,8 @@ def _next_id() -> str:
 
 
 def _timestamp(dt: datetime) -> int:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+    """``getTimestamp()``: whole seconds, rounded down. A naive ``datetime`` is
+    local time, as ``datetime.timestamp()`` takes it."""
     return int(dt.timestamp() // 1)
 
 
@@ -1182,13 +1294,37 @@ def _seconds_value(value: Any) -> Any:
 
 
 def _php_string(value: Any) -> str:
+    """PHP's ``(string)`` cast (``implode()``): ``true`` → ``"1"``, ``false`` and
+    ``null`` → ``""``, floats with ini ``precision`` 14 (``1.0E+15``, ``-0``)."""
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "1" if value else ""
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.14G}".replace("E+0", "E+").replace("E-0", "E-")
+        return format_php_number(value)
     return str(value)
+
+
+def delay_times(delay: DelayLike, now: float) -> tuple[int, int]:
+    """``(delay field, availableAt)`` of ``later($delay, …)`` at time ``now``.
+
+    The 12.11+ payload field is ``secondsUntil($delay)``: ``max(0, ts - now)`` for
+    a date (a ``timedelta`` is a ``DateInterval``: ``Carbon::now()->add()``), else
+    ``(int) $delay`` (negative seconds stay negative). The ``:delayed`` score is
+    ``availableAt($delay)``: the date's timestamp, or ``now + $delay`` seconds.
+    """
+    if isinstance(delay, datetime):
+        at = _timestamp(delay)
+        return max(0, at - int(now)), at
+    if isinstance(delay, timedelta):
+        at = int((now + delay.total_seconds()) // 1)
+        return max(0, at - int(now)), at
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        raise TypeError(
+            f"a delay must be seconds, timedelta or datetime, not {delay!r}"
+        )
+    # Carbon::now()->addRealSeconds($delay): setTimestamp((int) (time + $delay))
+    return int(delay), int(int(now) + delay)
 
 
 def delay_seconds(delay: DelayLike, now: float | None = None) -> int:
@@ -1231,6 +1367,10 @@ class PayloadBuilder:
         self._created_at = v >= (12, 11)
         self._batch_id = v >= (12, 51)
         self._dwmm = v >= (13, 0)
+        self._unique_context = v >= (11, 39)
+        #: ``cache.default`` (or the job's ``uniqueVia()`` store name) that 11.39+
+        #: records in the hidden Context of a ``ShouldBeUnique`` job's payload.
+        self.unique_cache_store = "redis"
         self._heads: dict[tuple[Any, ...], str] = {}
         self._plans: dict[tuple[Any, ...], tuple[bytes, int, bytes, bytes] | None] = {}
 
@@ -1240,12 +1380,12 @@ class PayloadBuilder:
         key = (
             job.class_name,
             job.display_name,
-            job.max_tries_value(),
+            job.max_tries_value(self.version),
             repr(job._field("max_exceptions", "maxExceptions")),
             repr(job._field("fail_on_timeout", "failOnTimeout")),
             repr(job._field("backoff", "backoff")),
             repr(job._field("timeout", "timeout")),
-            job.retry_until,
+            job.retry_until_value(),
             repr(job._field("delete_when_missing_models", "deleteWhenMissingModels")),
         )
         head = self._heads.get(key)
@@ -1253,7 +1393,7 @@ class PayloadBuilder:
             fields: dict[str, Any] = {
                 "displayName": job.display_name_value(),
                 "job": CALL_QUEUED_HANDLER,
-                "maxTries": job.max_tries_value(),
+                "maxTries": job.max_tries_value(self.version),
                 "maxExceptions": job._field("max_exceptions", "maxExceptions"),
                 "failOnTimeout": bool(job._field("fail_on_timeout", "failOnTimeout"))
                 if job._field("fail_on_timeout", "failOnTimeout") is not None
@@ -1319,7 +1459,10 @@ class PayloadBuilder:
         ``uuid``/``id``/``created_at`` are generated when not given; ``delay`` is the
         12.11+ ``delay`` field (seconds, ``None`` for ``push``).
         """
-        uuid = uuid or _next_uuid()
+        if uuid:
+            uuid_json = _json_chars(uuid)  # a caller's uuid may need escaping
+        else:
+            uuid = uuid_json = _next_uuid()
         if self.horizon:
             id = uuid
             id_json = ""  # the fast path is not used for Horizon payloads
@@ -1331,7 +1474,7 @@ class PayloadBuilder:
         if created_at is None and self._created_at:
             created_at = int(_time.time())
         if not self.horizon and type(job) is PhpJob:
-            fast = self._fast(job, uuid, id_json, created_at, delay, attempts)
+            fast = self._fast(job, uuid_json, id_json, created_at, delay, attempts)
             if fast is not None:
                 return fast
         if isinstance(job, str):
@@ -1340,7 +1483,7 @@ class PayloadBuilder:
             )
         else:
             command = self.command(job)
-            parts = ['{"uuid":"', uuid, '",', self._head(job)]
+            parts = ['{"uuid":"', uuid_json, '",', self._head(job)]
             parts.append(_finish_json(json.dumps(command, ensure_ascii=False), True))
             if self._batch_id:
                 parts.append(
@@ -1356,6 +1499,8 @@ class PayloadBuilder:
             parts.append("}")
             if self._created_at:
                 parts.append(f',"createdAt":{int(created_at or 0)}')
+            if job.unique and self._unique_context:
+                parts.append(self._unique_context_field(job))
             parts.append(',"id":')
             parts.append(_finish_json(json.dumps(id, ensure_ascii=False), True))
             parts.append(f',"attempts":{int(attempts)}')
@@ -1367,7 +1512,7 @@ class PayloadBuilder:
             text = "".join(parts)
         if self.horizon:
             text = self._horizon(text, job, pushed_at)
-        return text.encode("utf-8", "surrogatepass")
+        return _utf8(text)
 
     # ------------------------------------------------------------------ fast path
     #
@@ -1420,14 +1565,15 @@ class PayloadBuilder:
                 "null" if job.batch_id is None else _json_string(job.batch_id)
             )
         end += "}"
-        return (
-            (self._head(job) + '"' + _json_chars(prefix)).encode(
-                "utf-8", "surrogatepass"
-            ),
-            head_n + tail_n,
-            (":{" + _json_chars(head_s)).encode("utf-8", "surrogatepass"),
-            end.encode("utf-8", "surrogatepass"),
-        )
+        try:
+            return (
+                (self._head(job) + '"' + _json_chars(prefix)).encode("utf-8"),
+                head_n + tail_n,
+                (":{" + _json_chars(head_s)).encode("utf-8"),
+                end.encode("utf-8"),
+            )
+        except UnicodeEncodeError:
+            return None  # the general path raises json_encode's error
 
     def _fast(
         self,
@@ -1439,13 +1585,15 @@ class PayloadBuilder:
         attempts: int,
     ) -> bytes | None:
         """The payload of a plain (not encrypted, no chain) object job, or ``None``
-        when it needs the general path."""
+        when it needs the general path. ``uuid`` is JSON-escaped already (a
+        generated uuid needs no escaping)."""
         if (
             job.encrypted
             or job.chain
             or job._cache
             or isinstance(job.delay, datetime)
             or not _TUNING_NAMES.isdisjoint(job.properties)
+            or (job.unique and self._unique_context)
         ):
             return None
         plan = self._plan(job)
@@ -1473,13 +1621,13 @@ class PayloadBuilder:
         else:
             trailer = f',"id":{id_json},"attempts":{int(attempts)}}}'
         return b'{"uuid":"%b",%b%d%b%b%b%b' % (
-            uuid.encode("ascii"),
+            _utf8(uuid),
             head,
             count + int(blob[2 : brace - 1]),
             mid,
             blob[brace + 1 : -1],
             end,
-            trailer.encode("utf-8", "surrogatepass"),
+            _utf8(trailer),
         )
 
     def _row_spec(self, job: PhpJob) -> list[tuple[str, str, Any, Any]] | None:
@@ -1497,6 +1645,8 @@ class PayloadBuilder:
         for name, value in job.properties.items():
             if type(value) is Prop:
                 vis, owner = value.visibility, value.declaring_class
+                if vis == "private" and job._foreign_private(owner):
+                    continue  # left out (a row that sets it: the per-job path)
                 if vis == "public":
                     raw = name
                 elif vis == "protected":
@@ -1546,7 +1696,7 @@ class PayloadBuilder:
             (b'{"uuid":"', b'",' + head, mid, end + t_id, t_end),
             count,
             tuple(spec),
-            frozenset(template.properties),
+            frozenset(entry[0] for entry in spec),
             row_list,
             uuid_random,
             id_blob,
@@ -1565,6 +1715,28 @@ class PayloadBuilder:
                     created_at=created_at,
                 )
         return out  # type: ignore[return-value]  # no None left
+
+    def _unique_context_field(self, job: PhpJob) -> str:
+        """The ``illuminate:log:context`` hook field of a ``ShouldBeUnique`` job
+        (11.39+, laravel/framework#54000): ``dispatch()`` adds the lock's store and
+        key to the hidden Context, whose payload hook writes them serialized, so
+        that a worker can release the lock when the job's models are gone::
+
+            ,"illuminate:log:context":{"data":[],"hidden":{
+             "laravel_unique_job_cache_store":"s:5:\\"redis\\";",
+             "laravel_unique_job_key":"s:30:\\"laravel_unique_job:App\\\\Jobs\\\\U:5\\";"}}
+        """
+        name, uid = unique_lock_name(job, self.version)
+        key = f"laravel_unique_job:{name}:{uid}"  # UniqueLock::getKey(), 11.x+
+        hidden = {
+            "laravel_unique_job_cache_store": php.dumps(self.unique_cache_store),
+            "laravel_unique_job_key": php.dumps(key),
+        }
+        context = {
+            "data": [],
+            "hidden": {k: v.decode("utf-8") for k, v in hidden.items()},
+        }
+        return ',"illuminate:log:context":' + php_json_encode(context)
 
     def _string_payload(
         self,
@@ -1768,9 +1940,10 @@ class JobPayload:
 
     @property
     def display_name(self) -> str:
-        """``displayName`` or, like ``JobName::resolve``, the ``job`` string."""
+        """``displayName`` or, like ``JobName::resolve``, the ``job`` string when it
+        is ``empty()`` (absent, ``""`` or ``"0"``)."""
         name = self.payload.get("displayName")
-        return name if isinstance(name, str) and name else self.job
+        return name if isinstance(name, str) and name not in ("", "0") else self.job
 
     @property
     def max_tries(self) -> int | None:
@@ -1817,8 +1990,12 @@ class JobPayload:
 
     @property
     def retry_until(self) -> int | None:
-        """``retryUntil`` (Unix time)."""
-        return _int_or_none(self.payload, "retryUntil", self.raw)
+        """``retryUntil`` (Unix time), or the legacy ``timeoutAt`` like
+        ``Job::retryUntil()``."""
+        value = _int_or_none(self.payload, "retryUntil", self.raw)
+        if value is None:
+            value = _int_or_none(self.payload, "timeoutAt", self.raw)
+        return value
 
     @property
     def attempts(self) -> int:
@@ -1912,12 +2089,12 @@ class JobPayload:
 
 
 def _backoff_list(value: Any) -> list[int] | None:
+    """``Worker::calculateBackoff``'s ``explode(',', $backoff)``, each piece cast
+    with ``(int)`` (``None`` for an absent or empty value)."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        return [int(value)]
-    if isinstance(value, (int, float)):
-        return [int(value)]
+    if isinstance(value, (bool, int, float)):
+        value = _php_string(value)  # explode() takes the string form: 1.0E+20
     if isinstance(value, (list, tuple)):
         return [_php_intval(x) for x in value]
     if isinstance(value, str):
@@ -1925,20 +2102,30 @@ def _backoff_list(value: Any) -> list[int] | None:
     return None
 
 
+# PHP's numeric prefix: leading whitespace, an integer or a float with exponent
+_NUMERIC_PREFIX = re.compile(
+    r"[ \t\n\r\v\f]*([+-]?(?:[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)"
+)
+
+
 def _php_intval(value: Any) -> int:
-    """PHP ``(int)`` of a string piece: leading integer, else 0."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    """PHP ``(int)`` of a string piece: its numeric prefix (``" 12"`` → 12,
+    ``"1.9"`` → 1, ``"1e3"`` → 1000, ``"2x"`` → 2), else 0. A number beyond 64
+    bits saturates; an infinite one (``"1e400"``) gives 0."""
+    if isinstance(value, bool):
         return int(value)
-    s = str(value).strip(" \t\n\r\v\f")
-    end = 0
-    if s[:1] in ("+", "-"):
-        end = 1
-    while end < len(s) and s[end].isdigit():
-        end += 1
-    try:
-        return int(s[:end])
-    except ValueError:
+    if isinstance(value, (int, float)):
+        value = _php_string(value)
+    m = _NUMERIC_PREFIX.match(str(value))
+    if m is None:
         return 0
+    text = m.group(1)
+    if m.group(2) is None and m.group(3) is None and "." not in text:
+        return max(_INT64[0], min(_INT64[1] - 1, int(text)))
+    f = float(text)
+    if not math.isfinite(f):
+        return 0
+    return max(_INT64[0], min(_INT64[1] - 1, int(f)))  # zend_dval_to_lval_cap
 
 
 _OPTIONAL_INT = (

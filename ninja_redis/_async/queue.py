@@ -33,7 +33,7 @@ from ..payloads import (
     _next_uuid,
     _random_ids,
     _uuid4s,
-    delay_seconds,
+    delay_times,
     parse_payload,
     random_id,
     to_php_job,
@@ -247,12 +247,7 @@ class AsyncQueue:
         if delay is None:
             payload = self._build(built, data, None, uuid, job_id)
             return keys, payload, None, php_job, job_id
-        now = wall_time()
-        seconds = delay_seconds(delay, now)
-        if isinstance(delay, datetime):
-            available_at = int(delay.timestamp())
-        else:
-            available_at = int(now) + seconds
+        seconds, available_at = delay_times(delay, wall_time())
         payload = self._build(built, data, seconds, uuid, job_id)
         return keys, payload, available_at, php_job, job_id
 
@@ -350,11 +345,7 @@ class AsyncQueue:
         keys = self._keys.queue(queue)
         available_at: int | None = None
         if delay is not None:
-            now = wall_time()
-            if isinstance(delay, datetime):
-                available_at = int(delay.timestamp())
-            else:
-                available_at = int(now) + delay_seconds(delay, now)
+            available_at = delay_times(delay, wall_time())[1]
         await self._store(keys, raw, available_at)
         if parsed is not None:
             return parsed.id

@@ -104,8 +104,9 @@ def test_python_chain_runs_end_to_end_with_laravel_payloads(
         assert comparable(pushed) == comparable(expected)  # command included
         result = w.run(stop_when_empty=True)
         assert (result.jobs, result.deleted, result.failed) == (2, 2, 0)
+        # Bus::chain([...])->onQueue('chained'): the first job runs there too
         assert [(cls, queue) for cls, queue, _ in seen] == [
-            (A, "default"),
+            (A, "chained"),
             (B, "chained"),
             (C, "chained"),
         ]
