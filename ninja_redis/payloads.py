@@ -1957,8 +1957,10 @@ class JobPayload:
 
     @property
     def fail_on_timeout(self) -> bool:
-        """``failOnTimeout`` (false when absent)."""
-        return bool(self.payload.get("failOnTimeout") or False)
+        """``failOnTimeout`` (false when absent), as PHP's ``if`` reads it (``"0"`` and
+        ``[]`` are false)."""
+        value = self.payload.get("failOnTimeout")
+        return bool(value) and value != "0"
 
     @property
     def delete_when_missing_models(self) -> bool:
@@ -1977,9 +1979,11 @@ class JobPayload:
         value = self.payload.get("backoff")
         if value is None:
             value = self.payload.get("delay")
-        items = _backoff_list(value)
-        if items is None:
-            items = _backoff_list(default) or [0]
+        if value is None:
+            value = default
+        # explode(',', "") is [""] and (int) "" is 0: an empty backoff (PHP's
+        # implode(',', []) of ``$backoff = []``) releases with 0, not the worker's
+        items = _backoff_list(value) or [0]
         index = attempts - 1
         return items[index] if 0 <= index < len(items) else items[-1]
 

@@ -7,7 +7,8 @@ Three layouts, each written exactly as the Laravel provider writes it:
   ``payload``, ``exception``, ``failed_at``) on PostgreSQL (``psycopg``), MySQL/MariaDB
   (``pymysql``) or SQLite (stdlib ``sqlite3``), chosen by a URL such as
   ``postgresql://user@127.0.0.1:5432/app``, ``mysql://root@127.0.0.1:3306/app`` or
-  ``sqlite:///storage/database.sqlite``;
+  ``sqlite:///storage/database.sqlite``; with ``uuids=False`` the legacy ``database``
+  provider (no ``uuid`` column, numeric ids);
 * :class:`AsyncFileFailedJobStore` -- the ``file`` provider (10.x+): one JSON file, newest
   first, at most 100 entries, ``JSON_PRETTY_PRINT``, guarded by the cache lock
   ``laravel-failed-jobs``;
@@ -26,18 +27,18 @@ import contextlib
 import importlib
 import json
 import os
-import secrets
 import threading
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .._phpvalue import php_gcvt
 from ..exceptions import ConfigError, MissingExtraError
+from ..payloads import _is_php_list
 from . import _backend
 
 if TYPE_CHECKING:
@@ -61,8 +62,9 @@ __all__ = [
 class FailedJob:
     """One failed job as ``queue:failed`` shows it.
 
-    ``id`` is the job's uuid (what ``queue:retry``/``queue:forget`` take for every provider
-    here); ``payload`` the original ready-list bytes; ``failed_at`` UTC.
+    ``id`` is the job's uuid (what ``queue:retry``/``queue:forget`` take), or the row's
+    ``id`` for the legacy ``database`` provider; ``payload`` the original ready-list
+    bytes; ``failed_at`` UTC.
     """
 
     id: str
@@ -77,8 +79,29 @@ class FailedJob:
         return json.loads(self.payload)
 
 
-def _now() -> datetime:
-    return datetime.fromtimestamp(int(_backend.wall_time()), tz=timezone.utc)
+def _now(tz: tzinfo = timezone.utc) -> datetime:
+    """``Date::now()`` to the second, in the app's timezone (``config('app.timezone')``,
+    which Laravel makes PHP's default timezone)."""
+    return datetime.fromtimestamp(int(_backend.wall_time()), tz=tz)
+
+
+def _zone(value: str | tzinfo | None) -> tzinfo:
+    """``app_timezone``: a tzinfo or an IANA name such as ``"Europe/Paris"`` (UTC if
+    ``None``)."""
+    if value is None:
+        return timezone.utc
+    if isinstance(value, tzinfo):
+        return value
+    if value.upper() == "UTC":
+        return timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"unknown timezone {value!r}", variable="app_timezone"
+        ) from exc
 
 
 def _payload_uuid(payload: bytes) -> str:
@@ -98,16 +121,19 @@ def _text(payload: bytes) -> str:
 # --------------------------------------------------------------- json_encode
 
 
-def php_json_encode(value: Any, *, pretty: bool = False) -> str:
+def php_json_encode(value: Any, *, pretty: bool = False, assoc: bool = True) -> str:
     """PHP's ``json_encode($value)`` (default flags; ``pretty``: ``JSON_PRETTY_PRINT``)
-    for JSON-decoded data: ``/`` -> ``\\/``, non-ASCII -> ``\\uXXXX``, ``{}`` -> ``[]``
-    (``json_decode(..., true)`` turns empty objects into empty arrays)."""
+    for JSON-decoded data: ``/`` -> ``\\/``, non-ASCII -> ``\\uXXXX``.
+
+    ``assoc`` (default): the data came from ``json_decode(…, true)``, so objects are PHP
+    arrays: ``{}`` -> ``[]`` and ``{"0": …, "1": …}`` -> a list. ``assoc=False``: from
+    ``json_decode(…)`` (``stdClass``), objects stay objects."""
     out: list[str] = []
-    _encode(value, out, 0 if pretty else -1)
+    _encode(value, out, 0 if pretty else -1, assoc)
     return "".join(out)
 
 
-def _encode(v: Any, out: list[str], level: int) -> None:
+def _encode(v: Any, out: list[str], level: int, assoc: bool = True) -> None:
     if isinstance(v, str):
         out.append(json.dumps(v, ensure_ascii=True).replace("/", "\\/"))
     elif v is None:
@@ -119,18 +145,19 @@ def _encode(v: Any, out: list[str], level: int) -> None:
     elif isinstance(v, int):
         out.append(str(v))
     elif isinstance(v, float):
-        text = php_gcvt(v, -1, "e")  # serialize_precision = -1; 1.0 keeps its ".0"
-        out.append(text if any(c in text for c in ".eEnN") else text + ".0")
+        # serialize_precision = -1 and no JSON_PRESERVE_ZERO_FRACTION: 1.0 -> 1,
+        # -0.0 -> -0, 1e20 -> 1.0e+20
+        out.append(php_gcvt(v, -1, "e"))
     elif isinstance(v, (list, dict)):
         items: list[tuple[Any, Any]] = (
             list(enumerate(v)) if isinstance(v, list) else list(v.items())
         )
         if not items:
-            out.append("[]")
+            out.append("[]" if assoc or isinstance(v, list) else "{}")
             return
-        is_list = isinstance(v, list) or all(
-            isinstance(k, int) and k == i for i, (k, _) in enumerate(items)
-        )
+        # json_decode(…, true) made a PHP array: keys "0", "1", … became integers, so
+        # an object with exactly those keys in that order is encoded as a list
+        is_list = isinstance(v, list) or (assoc and _is_php_list(v))
         opening, closing = ("[", "]") if is_list else ("{", "}")
         out.append(opening)
         for i, (k, item) in enumerate(items):
@@ -141,7 +168,7 @@ def _encode(v: Any, out: list[str], level: int) -> None:
             if not is_list:
                 _encode(str(k), out, -1)
                 out.append(": " if level >= 0 else ":")
-            _encode(item, out, level + 1 if level >= 0 else -1)
+            _encode(item, out, level + 1 if level >= 0 else -1, assoc)
         if level >= 0:
             out.append("\n" + "    " * level)
         out.append(closing)
@@ -149,17 +176,33 @@ def _encode(v: Any, out: list[str], level: int) -> None:
         raise TypeError(f"cannot json_encode a {type(v).__name__}")
 
 
-def retry_payload(payload: bytes) -> bytes:
-    """The payload ``queue:retry`` pushes: ``attempts`` reset to 0, re-encoded with
-    ``json_encode()`` (``resetAttempts``). Non-JSON payloads are pushed back unchanged."""
+_KEEP: Any = object()
+
+
+def retry_payload(payload: bytes, retry_until: Any = _KEEP) -> bytes:
+    """The payload ``queue:retry`` pushes (``RetryCommand``, 8.x-13.x): ``attempts`` set
+    to 0 when it is set (``isset``), re-encoded with ``json_encode()`` (default flags).
+
+    ``retryUntil`` is refreshed by Laravel only for a command whose class has a
+    ``retryUntil()`` method (it unserializes the command, decrypting an encrypted one,
+    and calls it): PHP code that Python cannot run. Pass the value that method returns
+    (Unix time, an aware ``datetime`` or ``None``) as ``retry_until`` to get the same
+    bytes; the default leaves the field as it is. Non-JSON payloads are pushed back
+    unchanged."""
     try:
         data = json.loads(payload)
     except ValueError:
         return payload
     if not isinstance(data, dict):
         return payload
-    if "attempts" in data:
+    if data.get("attempts") is not None:  # resetAttempts(): isset($payload['attempts'])
         data["attempts"] = 0
+    if retry_until is not _KEEP:
+        command = data.get("data")
+        if isinstance(command, dict) and command.get("command") is not None:
+            if isinstance(retry_until, datetime):
+                retry_until = int(retry_until.timestamp())
+            data["retryUntil"] = retry_until  # refreshRetryUntil()
     return php_json_encode(data).encode("utf-8")
 
 
@@ -172,8 +215,14 @@ class AsyncFailedJobStore:
     ``app`` is needed by :meth:`retry` (to push the job back onto its queue).
     """
 
-    def __init__(self, app: AsyncLaravel | None = None) -> None:
+    def __init__(
+        self,
+        app: AsyncLaravel | None = None,
+        *,
+        app_timezone: str | tzinfo | None = None,
+    ) -> None:
         self._app = app
+        self._tz = _zone(app_timezone)
 
     async def log(
         self, connection: str, queue: str, payload: bytes, exception: str
@@ -204,9 +253,12 @@ class AsyncFailedJobStore:
         """Delete every failed job (or those older than ``hours``); returns how many."""
         raise NotImplementedError
 
-    async def retry(self, id: str) -> str | None:
+    async def retry(self, id: str, *, retry_until: Any = _KEEP) -> str | None:
         """``queue:retry ID``: push the job back onto its queue with ``attempts`` reset to
-        0, then forget it. Returns the id of the pushed job, ``None`` if ``id`` is unknown."""
+        0, then forget it. Returns the id of the pushed job, ``None`` if ``id`` is unknown.
+
+        ``retry_until``: what the job class's ``retryUntil()`` method returns, for jobs
+        that have one (see :func:`retry_payload`); by default ``retryUntil`` is kept."""
         job = await self.find(id)
         if job is None:
             return None
@@ -214,7 +266,7 @@ class AsyncFailedJobStore:
             raise ConfigError(
                 "retry() needs the store to be created with an app", variable="app"
             )
-        payload = retry_payload(job.payload)
+        payload = retry_payload(job.payload, retry_until)
         await self._app.queue.push_raw(payload, queue=job.queue, validate=False)
         await self.forget(id)
         try:
@@ -360,8 +412,9 @@ class AsyncFileFailedJobStore(AsyncFailedJobStore):
         app: AsyncLaravel | None = None,
         *,
         limit: int = 100,
+        app_timezone: str | tzinfo | None = None,
     ) -> None:
-        super().__init__(app)
+        super().__init__(app, app_timezone=app_timezone)
         self.path = Path(path)
         self.limit = limit
         self._thread_lock = threading.Lock()
@@ -381,8 +434,11 @@ class AsyncFileFailedJobStore(AsyncFailedJobStore):
         )
 
     def _write(self, jobs: list[dict[str, Any]]) -> None:
-        # file_put_contents(path, json_encode($jobs, JSON_PRETTY_PRINT))
-        self.path.write_text(php_json_encode(jobs, pretty=True), encoding="utf-8")
+        # file_put_contents(path, json_encode($jobs, JSON_PRETTY_PRINT)); read() used
+        # json_decode($content) without `true`: the entries are stdClass objects
+        self.path.write_text(
+            php_json_encode(jobs, pretty=True, assoc=False), encoding="utf-8"
+        )
 
     @contextlib.contextmanager
     def _flock(self) -> Iterator[None]:
@@ -399,19 +455,10 @@ class AsyncFileFailedJobStore(AsyncFailedJobStore):
     async def _locked(self, fn: Callable[[], Any]) -> Any:
         if self._app is None:
             return await _backend.run_blocking(self._with_flock, fn)
-        client = self._app.connection(self._app.config.lock_connection)
-        key = self._app.keys.lock("laravel-failed-jobs")
-        owner = secrets.token_urlsafe(12)
-        deadline = _backend.monotonic() + 10
-        while not await client.set(key, owner, nx=True, ex=5):
-            if _backend.monotonic() >= deadline:
-                raise TimeoutError(f"could not acquire the lock {key!r} within 10 s")
-            await _backend.sleep(0.25)  # Laravel's block() polls every 250 ms
-        try:
-            return await _backend.run_blocking(self._with_flock, fn)
-        finally:
-            if await client.get(key) == owner.encode():
-                await client.delete(key)
+        # Cache::store()->lock('laravel-failed-jobs', 5)->block(10, $callback): SET NX
+        # EX 5 with a random owner, retried every 250 ms, released by compare-and-delete
+        lock = self._app.cache.lock("laravel-failed-jobs", 5)
+        return await lock.block(10, lambda: _backend.run_blocking(self._with_flock, fn))
 
     def _with_flock(self, fn: Callable[[], Any]) -> Any:
         with self._flock():
@@ -422,7 +469,12 @@ class AsyncFileFailedJobStore(AsyncFailedJobStore):
     ) -> str:
         """Prepend an entry (``array_unshift``) and keep the newest ``limit``."""
         job = FailedJob(
-            _payload_uuid(payload), connection, queue, payload, exception, _now()
+            _payload_uuid(payload),
+            connection,
+            queue,
+            payload,
+            exception,
+            _now(self._tz),  # failed_at in the app's timezone, failed_at_timestamp
         )
 
         def write() -> None:
@@ -584,6 +636,16 @@ _SCHEMAS = {
 }
 
 
+# The legacy ``database`` provider's table: the same migration without ``uuid``.
+_LEGACY = {
+    kind: sql.replace("uuid varchar(255) not null, ", "")
+    .replace("uuid varchar not null, ", "")
+    .replace(", constraint {u} unique (uuid)", "")
+    .replace(", unique key {u} (uuid)", "")
+    for kind, sql in _SCHEMAS.items()
+}
+
+
 class AsyncDatabaseFailedJobStore(AsyncFailedJobStore):
     """Laravel's ``database-uuids`` provider: the ``failed_jobs`` table.
 
@@ -591,41 +653,82 @@ class AsyncDatabaseFailedJobStore(AsyncFailedJobStore):
     ``mysql://user:pass@host:3306/db`` (``pymysql``, extra ``mysql``) or
     ``sqlite:///relative/path.sqlite`` / ``sqlite:////absolute/path.sqlite`` (stdlib).
     Ids are the job uuids, as ``queue:failed`` shows them for this provider.
+
+    ``uuids=False`` is the legacy ``database`` provider (``DatabaseFailedJobProvider``):
+    a table without the ``uuid`` column, rows found by their auto-increment ``id`` (the
+    id ``queue:retry`` takes there). ``app_timezone``: Laravel's ``app.timezone``
+    (default UTC); ``failed_at`` is written as ``Date::now()`` formats it there,
+    ``Y-m-d H:i:s``, and read back as UTC.
+
+    .. versionchanged:: 0.1 ``uuids`` and ``app_timezone``.
     """
 
     def __init__(
-        self, url: str, table: str = "failed_jobs", app: AsyncLaravel | None = None
+        self,
+        url: str,
+        table: str = "failed_jobs",
+        app: AsyncLaravel | None = None,
+        *,
+        uuids: bool = True,
+        app_timezone: str | tzinfo | None = None,
     ) -> None:
-        super().__init__(app)
+        super().__init__(app, app_timezone=app_timezone)
         self._db = _Database(url)
         self.table = table
+        self.uuids = uuids
         self._t = self._db.quote(table)
+        self._key = "uuid" if uuids else "id"
 
     def _create_table(self) -> None:
+        sql = _SCHEMAS[self._db.kind]
+        if not self.uuids:  # the migration without $table->string('uuid')->unique()
+            sql = _LEGACY[self._db.kind]
         unique = self._db.quote(self.table.split(".")[-1] + "_uuid_unique")
         with self._db.cursor() as cur:
-            cur.execute(_SCHEMAS[self._db.kind].format(t=self._t, u=unique))
+            cur.execute(sql.format(t=self._t, u=unique))
 
     async def create_table(self) -> None:
         """Create the table with Laravel's ``failed_jobs`` migration schema if missing."""
         await _backend.run_blocking(self._create_table)
 
+    def _failed_at(self, hours: int = 0) -> str:
+        # Date::now() (->subHours()) bound as a 'Y-m-d H:i:s' string in the app timezone
+        when = _now(self._tz) - timedelta(hours=hours)
+        return when.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S")
+
     def _log(self, connection: str, queue: str, payload: bytes, exception: str) -> str:
-        uuid = _payload_uuid(payload)
         ph = self._db.placeholder
-        failed_at = _now().replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S")
+        values: tuple[str, ...] = (
+            connection,
+            queue,
+            _text(payload),
+            exception,
+            self._failed_at(),
+        )
+        columns = "connection, queue, payload, exception, failed_at"
+        uuid = _payload_uuid(payload) if self.uuids else None
+        if uuid is not None:
+            columns = "uuid, " + columns
+            values = (uuid, *values)
+        sql = (
+            f"insert into {self._t} ({columns}) "
+            f"values ({', '.join([ph] * len(values))})"
+        )
+        if uuid is None and self._db.kind == "postgres":
+            sql += " returning id"  # insertGetId() on PostgreSQL
         with self._db.cursor() as cur:
-            cur.execute(
-                f"insert into {self._t} (uuid, connection, queue, payload, exception, "
-                f"failed_at) values ({ph}, {ph}, {ph}, {ph}, {ph}, {ph})",
-                (uuid, connection, queue, _text(payload), exception, failed_at),
-            )
-        return uuid
+            cur.execute(sql, values)
+            if uuid is not None:
+                return uuid
+            if self._db.kind == "postgres":
+                return str(cur.fetchone()[0])
+            return str(cur.lastrowid)
 
     async def log(
         self, connection: str, queue: str, payload: bytes, exception: str
     ) -> str:
-        """``insert`` a row (``failed_at`` = now, UTC); returns the uuid."""
+        """``insert`` a row (``failed_at`` = now); returns the uuid (legacy: the new
+        ``id``)."""
         return await _backend.run_blocking(
             self._log, connection, queue, payload, exception
         )
@@ -633,38 +736,50 @@ class AsyncDatabaseFailedJobStore(AsyncFailedJobStore):
     def _select(self, where: str = "", args: tuple[Any, ...] = ()) -> list[FailedJob]:
         with self._db.cursor() as cur:
             cur.execute(
-                f"select uuid, connection, queue, payload, exception, failed_at from {self._t}"
-                f"{where} order by id desc",
+                f"select {self._key}, connection, queue, payload, exception, failed_at "
+                f"from {self._t}{where} order by id desc",
                 args,
             )
             rows = cur.fetchall()
         out = []
-        for uuid, connection, queue, payload, exception, failed_at in rows:
+        for key, connection, queue, payload, exception, failed_at in rows:
             if isinstance(failed_at, str):
                 failed_at = datetime.strptime(failed_at[:19], "%Y-%m-%d %H:%M:%S")
+            if failed_at.tzinfo is None:
+                failed_at = failed_at.replace(tzinfo=self._tz)
             out.append(
                 FailedJob(
-                    id=str(uuid),
+                    id=str(key),
                     connection=str(connection),
                     queue=str(queue),
                     payload=payload.encode("utf-8")
                     if isinstance(payload, str)
                     else bytes(payload),
                     exception=str(exception),
-                    failed_at=failed_at.replace(tzinfo=timezone.utc),
+                    failed_at=failed_at.astimezone(timezone.utc),
                 )
             )
         return out
+
+    def _where_id(self, id: str) -> tuple[str, tuple[Any, ...]] | None:
+        if self.uuids:
+            return f" where uuid = {self._db.placeholder}", (id,)
+        try:  # find($id) / where('id', $id) with a numeric id
+            number = int(id)
+        except (TypeError, ValueError):
+            return None
+        return f" where id = {self._db.placeholder}", (number,)
 
     async def all(self) -> list[FailedJob]:
         """Every row, newest (highest ``id``) first."""
         return await _backend.run_blocking(self._select)
 
     async def find(self, id: str) -> FailedJob | None:
-        """The row whose ``uuid`` is ``id``."""
-        rows = await _backend.run_blocking(
-            self._select, f" where uuid = {self._db.placeholder}", (id,)
-        )
+        """The row whose ``uuid`` (legacy: ``id``) is ``id``."""
+        where = self._where_id(id)
+        if where is None:
+            return None
+        rows = await _backend.run_blocking(self._select, *where)
         return rows[0] if rows else None
 
     def _delete(self, where: str, args: tuple[Any, ...]) -> int:
@@ -673,22 +788,19 @@ class AsyncDatabaseFailedJobStore(AsyncFailedJobStore):
             return int(cur.rowcount or 0)
 
     async def forget(self, id: str) -> bool:
-        """``delete ... where uuid = ?``."""
-        ph = self._db.placeholder
-        return (
-            await _backend.run_blocking(self._delete, f" where uuid = {ph}", (id,)) > 0
-        )
+        """``delete ... where uuid = ?`` (legacy: ``where id = ?``)."""
+        where = self._where_id(id)
+        if where is None:
+            return False
+        return await _backend.run_blocking(self._delete, *where) > 0
 
     async def flush(self, hours: int | None = None) -> int:
-        """Delete every row, or those with ``failed_at`` more than ``hours`` ago."""
+        """Delete every row, or those with ``failed_at`` <= now - ``hours``."""
         if not hours:
             return await _backend.run_blocking(self._delete, "", ())
-        cutoff = (_now() - timedelta(hours=hours)).replace(tzinfo=None)
         ph = self._db.placeholder
         return await _backend.run_blocking(
-            self._delete,
-            f" where failed_at <= {ph}",
-            (cutoff.strftime("%Y-%m-%d %H:%M:%S"),),
+            self._delete, f" where failed_at <= {ph}", (self._failed_at(hours),)
         )
 
 
@@ -705,7 +817,10 @@ def failed_job_store(app: AsyncLaravel) -> AsyncFailedJobStore:
                 variable="failed_database_url",
             )
         return AsyncDatabaseFailedJobStore(
-            cfg.failed_database_url, cfg.failed_table, app
+            cfg.failed_database_url,
+            cfg.failed_table,
+            app,
+            uuids=driver == "database-uuids",
         )
     if driver == "file":
         path = cfg.failed_path or "storage/framework/cache/failed-jobs.json"

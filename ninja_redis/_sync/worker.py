@@ -51,6 +51,8 @@ Between jobs the worker polls the cache store like ``Worker::daemon()``:
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -96,6 +98,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("ninja_redis.worker")
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 _CONFIG: Any = object()
 Handler = Callable[["Job"], _backend.JobResult]
@@ -108,8 +111,8 @@ class WorkerResult:
     """What :meth:`Worker.run` returns.
 
     ``reason``: ``"once"``, ``"empty"`` (stop_when_empty), ``"max_jobs"``, ``"max_time"``,
-    ``"signal"`` (SIGTERM/SIGINT), ``"restart"`` (``php artisan queue:restart``) or
-    ``"stopped"`` (:meth:`Worker.stop`).
+    ``"memory"`` (``memory``), ``"signal"`` (SIGTERM/SIGINT), ``"restart"``
+    (``php artisan queue:restart``) or ``"stopped"`` (:meth:`Worker.stop`).
     """
 
     reason: str
@@ -145,18 +148,78 @@ _RELEASE = _Script("queue_release")
 _NEXT = _Script("queue_next")
 
 
+def _memory_mb() -> float:
+    """This process's resident memory in MiB (the role of PHP's
+    ``memory_get_usage(true)`` in ``Worker::memoryExceeded()``); the peak where
+    ``/proc`` is missing."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * _PAGE_SIZE / 1048576
+    except (OSError, ValueError, IndexError):
+        try:
+            import resource
+        except ImportError:  # Windows: no limit can be checked
+            return 0.0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / (1048576 if sys.platform == "darwin" else 1024)
+
+
 def _bulk(value: bytes) -> bytes:
     """A RESP bulk string: ``$7\\r\\nEVALSHA\\r\\n``."""
     return b"$%d\r\n%b\r\n" % (len(value), value)
 
 
 def _exception_text(exc: BaseException) -> str:
-    """The exception as the failed-job store keeps it (PHP ``(string) $e`` style)."""
+    """The exception as the failed-job store keeps it, laid out like PHP's
+    ``(string) $e`` (``Exception::__toString()``)::
+
+        Illuminate\\Queue\\MaxAttemptsExceededException: <message> in /app/w.py:12
+        Stack trace:
+        #0 /app/handlers.py(30): handle()
+        #1 {main}
+
+    The frames are innermost first, like PHP's; an exception that was never raised has
+    no ``in file:line``. A cause/context comes first, followed by ``Next`` and this one,
+    as PHP prints ``getPrevious()``. No message: ``Class in file:line`` (PHP's form)."""
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(chain) < 16:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    text = ""
+    for item in chain:  # this exception first, then its previous ones (PHP's loop)
+        one = _one_exception_text(item)
+        text = one + ("\n\nNext " + text if text else "")
+    return text
+
+
+def _one_exception_text(exc: BaseException) -> str:
     php_class = getattr(exc, "php_class", None)
     name = php_class or f"{type(exc).__module__}.{type(exc).__qualname__}"
-    head = f"{name}: {exc}"
-    tb = "".join(traceback.format_tb(exc.__traceback__)) if exc.__traceback__ else ""
-    return head + ("\nStack trace:\n" + tb if tb else "")
+    message = str(exc)
+    # innermost first: (file, line, function) of each frame of the traceback
+    frames = [
+        (
+            frame.f_code.co_filename,
+            lineno,
+            getattr(frame.f_code, "co_qualname", frame.f_code.co_name),
+        )
+        for frame, lineno in traceback.walk_tb(exc.__traceback__)
+    ][::-1]
+    where = f" in {frames[0][0]}:{frames[0][1]}" if frames else ""
+    head = f"{name}: {message}{where}" if message else f"{name}{where}"
+    # PHP's "#i file(line): function()": the line that called the function
+    lines = [
+        f"#{i} {caller[0]}({caller[1]}): {callee[2]}()"
+        for i, (callee, caller) in enumerate(zip(frames, frames[1:], strict=False))
+    ]
+    lines.append(f"#{len(lines)} {{main}}")
+    return head + "\nStack trace:\n" + "\n".join(lines)
 
 
 class Job:
@@ -304,11 +367,14 @@ class Job:
         )
         self._runner.result.released += 1
 
-    def fail(self, exc: BaseException | None = None) -> None:
+    def fail(self, exc: BaseException | str | None = None) -> None:
         """``Job::fail()``: mark failed, log to the failed-job store with the original
-        payload bytes, remove from ``:reserved`` and call the handler's ``failed`` hook."""
-        if exc is None:
-            exc = QueueError("This job was failed manually.")
+        payload bytes, remove from ``:reserved`` and call the handler's ``failed`` hook.
+
+        No exception: Laravel's ``ManuallyFailedException`` without a message (what
+        ``$this->fail()`` records); a string: one with that message (``fail('…')``)."""
+        if exc is None or isinstance(exc, str):
+            exc = QueueError(exc or "")
             exc.php_class = "Illuminate\\Queue\\ManuallyFailedException"  # type: ignore[attr-defined]
         already = self.has_failed
         self.has_failed = True
@@ -355,7 +421,9 @@ class Worker:
     ``php artisan queue:work``: ``sleep`` (3), ``tries`` (1; the payload's ``maxTries``
     wins; 0 = unlimited), ``backoff`` (0; int or ``"10,60"``), ``timeout`` (60; the
     payload's wins; 0 = none), ``max_jobs``, ``max_time``, ``stop_when_empty``, ``once``,
-    ``rest``. ``retry_after`` / ``block_for`` default to the queue config.
+    ``rest``, ``memory`` (MiB; default ``None`` = no limit, unlike artisan's 128: stop
+    after the current job once the process's resident memory reaches it, reason
+    ``"memory"``). ``retry_after`` / ``block_for`` default to the queue config.
     ``concurrency``: jobs processed at the same time (tasks here, threads in
     :class:`Worker`), each runner behaving like one Laravel worker process.
     ``failer``: the failed-job store (default: the one the config names).
@@ -398,6 +466,7 @@ class Worker:
         stop_when_empty: bool = False,
         once: bool = False,
         rest: float = 0,
+        memory: float | None = None,
         failer: FailedJobStore | None = None,
         connection_name: str = "redis",
         prefetch: int = 1,
@@ -429,6 +498,7 @@ class Worker:
         self.stop_when_empty = stop_when_empty
         self.once = once
         self.rest = rest
+        self.memory = memory
         self.connection_name = connection_name
         self.handle_signals = handle_signals
         self._failer = failer
@@ -450,7 +520,11 @@ class Worker:
         self._claimed = 0
         v = app.config.laravel_version
         self._v11 = v >= (11, 0)
-        self._v10 = v >= (10, 0)
+        # 10.10+ (laravel/framework#46968): TimeoutExceededException for timeouts and the
+        # short MaxAttemptsExceededException message
+        self._timeout_exception = v >= (10, 10)
+        # Job::retryUntil() reads the legacy "timeoutAt" field only before 10.0
+        self._timeout_at = v < (10, 0)
         # 8.x sends only "now" to the migrate script (no LIMIT); 9.x+ also the batch
         # size (-1 = all); queue_next takes "" for the former.
         batch = app.config.queue_migration_batch_size
@@ -785,6 +859,8 @@ class Worker:
                 _backend.wait_event(self._stop_event, self.sleep)
             if max_time and _backend.monotonic() - start >= max_time:
                 self.stop("max_time")
+            if self.memory and _memory_mb() >= self.memory:  # --memory
+                self.stop("memory")
 
     def _flush(self, runner: _Runner) -> None:
         if not runner.pending:
@@ -991,7 +1067,8 @@ class Worker:
             return
         now = int(_backend.wall_time())
         max_tries = self._max_tries(job)
-        retry_until = job.payload.retry_until
+        retry_until = self._retry_until(job)
+        # markJobAsFailedIfAlreadyExceedsMaxAttempts(): runs while now <= retryUntil
         if (retry_until and now > retry_until) or (
             not retry_until and not (max_tries == 0 or job.attempts <= max_tries)
         ):
@@ -1112,23 +1189,38 @@ class Worker:
             )
 
     def _max_attempts_exception(self, job: Job) -> MaxAttemptsExceeded:
-        if self._v10:
+        """``Worker::maxAttemptsExceededException()``: 10.10+ (``forJob()`` later)
+        ``"X has been attempted too many times."``; before, the longer message."""
+        if self._timeout_exception:
             return MaxAttemptsExceeded(f"{job.name} has been attempted too many times.")
         return MaxAttemptsExceeded(
             f"{job.name} has been attempted too many times or run too long. "
             "The job may have previously timed out."
         )
 
+    def _retry_until(self, job: Job) -> int | None:
+        """``Job::retryUntil()``: ``retryUntil`` (8.x/9.x: else the legacy
+        ``timeoutAt``)."""
+        payload = job.payload
+        if self._timeout_at:
+            return payload.retry_until
+        value = payload.get("retryUntil")
+        return None if value is None else payload.retry_until
+
     def _handle_timeout(self, job: Job) -> None:
-        """The ``SIGALRM`` handler of ``Worker::registerTimeoutHandler()``."""
+        """The ``SIGALRM`` handler of ``Worker::registerTimeoutHandler()``: 10.10+
+        ``TimeoutExceededException`` (``"X has timed out."``), before it the
+        ``MaxAttemptsExceededException``; then the worker process is killed, which
+        leaves the job in ``:reserved`` unless one of the three checks failed it."""
         exc: MaxAttemptsExceeded = (
             TimeoutExceeded(f"{job.name} has timed out.")
-            if self._v10
+            if self._timeout_exception
             else self._max_attempts_exception(job)
         )
         log.warning("%r timed out", job)
         self._fail_if_will_exceed_max_attempts(job, exc)
         self._fail_if_will_exceed_max_exceptions(job, exc)
+        # markJobAsFailedIfItShouldFailOnTimeout(): if ($job->shouldFailOnTimeout())
         if job.payload.fail_on_timeout:
             job.fail(exc)
         # Otherwise the reservation stays: the job comes back after retry_after, with the
@@ -1149,7 +1241,7 @@ class Worker:
         self, job: Job, exc: BaseException
     ) -> None:
         max_tries = self._max_tries(job)
-        retry_until = job.payload.retry_until
+        retry_until = self._retry_until(job)
         now = int(_backend.wall_time())
         if retry_until and retry_until <= now:
             job.fail(exc)
@@ -1163,12 +1255,20 @@ class Worker:
         max_exceptions = job.payload.max_exceptions
         if uuid is None or max_exceptions is None:
             return
-        cache = self.app.connection(self.app.config.cache_connection)
+        name = self.app.config.cache_connection
+        cache = self.app.connection(name)
+        codec = self.app.codec(name)
         key = self.app.keys.job_exceptions(uuid)
-        # Cache::get / put(key, 0, now()->addDay()) / increment / forget
-        current = cache.get(key)
-        if current in (None, b"", b"0"):
-            cache.set(key, b"0", ex=86400)
+        # if (! $cache->get(key)) $cache->put(key, 0, now()->addDay());
+        # -> GET, SETEX key 86400 0 (a number is stored raw), then INCRBY key 1;
+        # the increment reaching maxExceptions -> DEL and fail.
+        raw: bytes | None = cache.get(key)  # type: ignore[assignment]
+        try:
+            current = None if raw is None else codec.loads(raw)
+        except CodecError:
+            current = raw
+        if not _chains.php_truthy(current):
+            cache.set(key, codec.dumps(0), ex=86400)
         if max_exceptions <= int(cache.incrby(key, 1)):
             cache.delete(key)
             job.fail(exc)
