@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .exceptions import ConfigError
 
@@ -204,6 +205,9 @@ class LaravelConfig:
     failed_database_url: str | None = field(default=None, repr=False)
     failed_table: str = "failed_jobs"
     failed_path: str | None = None
+    #: ``app.timezone``: the zone ``failed_at`` is written in (``APP_TIMEZONE`` from
+    #: 11.0; 8-10 skeletons hard-code ``UTC`` in ``config/app.php``).
+    app_timezone: str = "UTC"
 
     horizon: bool = False
     horizon_prefix: str = "laravel_horizon:"
@@ -687,6 +691,10 @@ def _from_env_mapping(
     ) or _database_url(env)
     kw["failed_table"] = str(pick("failed_table", "QUEUE_FAILED_TABLE", "failed_jobs"))
     kw["failed_path"] = pick("failed_path", "QUEUE_FAILED_PATH", None)
+    kw["app_timezone"] = str(
+        pick("app_timezone", "APP_TIMEZONE" if version >= (11, 0) else None, "UTC")
+        or "UTC"
+    )
     kw["horizon"] = _as_bool(pick("horizon", "NINJA_HORIZON", False), "horizon")
     kw["horizon_prefix"] = str(
         pick("horizon_prefix", "HORIZON_PREFIX", defaults["horizon_prefix"])
@@ -870,6 +878,14 @@ def _validate(cfg: LaravelConfig) -> None:
         object.__setattr__(
             cfg, "laravel_version", LaravelVersion.parse(cfg.laravel_version)
         )
+    try:
+        ZoneInfo(cfg.app_timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(
+            f"unknown timezone {cfg.app_timezone!r} (an IANA name such as "
+            "'Europe/Paris')",
+            variable="APP_TIMEZONE",
+        ) from None
     conns = dict(cfg.connections)
     if not conns:
         conns = {

@@ -821,10 +821,11 @@ def failed_job_store(app: AsyncLaravel) -> AsyncFailedJobStore:
             cfg.failed_table,
             app,
             uuids=driver == "database-uuids",
+            app_timezone=cfg.app_timezone,
         )
     if driver == "file":
         path = cfg.failed_path or "storage/framework/cache/failed-jobs.json"
-        return AsyncFileFailedJobStore(path, app)
+        return AsyncFileFailedJobStore(path, app, app_timezone=cfg.app_timezone)
     if driver == "redis":
         return AsyncRedisFailedJobStore(app)
     if driver == "null":

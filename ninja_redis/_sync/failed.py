@@ -822,10 +822,11 @@ def failed_job_store(app: Laravel) -> FailedJobStore:
             cfg.failed_table,
             app,
             uuids=driver == "database-uuids",
+            app_timezone=cfg.app_timezone,
         )
     if driver == "file":
         path = cfg.failed_path or "storage/framework/cache/failed-jobs.json"
-        return FileFailedJobStore(path, app)
+        return FileFailedJobStore(path, app, app_timezone=cfg.app_timezone)
     if driver == "redis":
         return RedisFailedJobStore(app)
     if driver == "null":

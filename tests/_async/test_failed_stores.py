@@ -146,6 +146,17 @@ async def test_store_from_config(redis_url: str, prefix: str, tmp_path: Path) ->
     ) as a:
         s = failed_job_store(a)
         assert isinstance(s, AsyncDatabaseFailedJobStore) and s.table == "fj"
+        assert str(s._tz) == "UTC"  # unless configured
+    async with AsyncLaravel.from_url(
+        redis_url,
+        redis_prefix=prefix,
+        laravel_version="11.56",
+        app_timezone="Asia/Tokyo",
+        failed_driver="database-uuids",
+        failed_database_url=f"sqlite:///{tmp_path / 'y.sqlite'}",
+    ) as a:
+        s = failed_job_store(a)
+        assert str(s._tz) == "Asia/Tokyo"  # failed_at is written in app.timezone
     async with AsyncLaravel.from_url(
         redis_url,
         redis_prefix=prefix,

@@ -146,6 +146,17 @@ def test_store_from_config(redis_url: str, prefix: str, tmp_path: Path) -> None:
     ) as a:
         s = failed_job_store(a)
         assert isinstance(s, DatabaseFailedJobStore) and s.table == "fj"
+        assert str(s._tz) == "UTC"  # unless configured
+    with Laravel.from_url(
+        redis_url,
+        redis_prefix=prefix,
+        laravel_version="11.56",
+        app_timezone="Asia/Tokyo",
+        failed_driver="database-uuids",
+        failed_database_url=f"sqlite:///{tmp_path / 'y.sqlite'}",
+    ) as a:
+        s = failed_job_store(a)
+        assert str(s._tz) == "Asia/Tokyo"  # failed_at is written in app.timezone
     with Laravel.from_url(
         redis_url,
         redis_prefix=prefix,

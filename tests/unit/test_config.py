@@ -243,3 +243,17 @@ def test_keys_match_fixture_dumps(version: str) -> None:
     q = dump_keys(load_fixture(version, "queue_push_jobs"), db=0)
     assert keys.queue("default").ready in q
     assert keys.queue("default").notify in q
+
+
+def test_app_timezone_is_read_from_11_and_validated() -> None:
+    env = {"APP_TIMEZONE": "Europe/Paris"}
+    assert LaravelConfig.from_mapping(env, laravel_version=11).app_timezone == (
+        "Europe/Paris"
+    )
+    # 8-10 skeletons hard-code 'timezone' => 'UTC' in config/app.php
+    assert LaravelConfig.from_mapping(env, laravel_version=10).app_timezone == "UTC"
+    assert (
+        LaravelConfig.from_mapping({}, laravel_version=10, app_timezone="Asia/Tokyo")
+    ).app_timezone == "Asia/Tokyo"
+    with pytest.raises(ConfigError, match="unknown timezone"):
+        LaravelConfig.from_mapping({"APP_TIMEZONE": "Mars/Olympus"}, laravel_version=12)
