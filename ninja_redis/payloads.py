@@ -197,8 +197,9 @@ def private(
     return Prop(value, "private", default, declaring_class)
 
 
-def _php_array(value: dict[Any, Any]) -> dict[Any, Any]:
-    """A dict with PHP's array keys (``"5"``, ``5.7`` and ``True`` are int keys)."""
+def _php_array(value: Mapping[Any, Any]) -> dict[Any, Any]:
+    """A dict with PHP's array keys (``"5"``, ``5.7`` and ``True`` are int keys; the
+    last value of a repeated key wins at the first one's position)."""
     out: dict[Any, Any] = {}
     for k, x in value.items():
         key = _php_key(k)
@@ -1080,14 +1081,7 @@ def _php_json_slow(value: Any, ascii_only: bool) -> str:
     if isinstance(value, Mapping):
         # PHP array keys: "5" and 5 (and True, 5.7) are the same key; the last
         # value wins at the first one's position, as in a PHP array literal
-        items: dict[int | str, Any] = {}
-        for k, x in value.items():
-            key = _php_key(k)
-            if isinstance(key, str):
-                n = _int_key(key)
-                if n is not None:
-                    key = n
-            items[key] = x
+        items = _php_array(value)
         if all(k == i for i, k in enumerate(items)):
             return (
                 "["
