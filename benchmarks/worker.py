@@ -34,6 +34,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
@@ -245,6 +246,11 @@ def main() -> None:
     ap.add_argument(
         "--kinds", default="string,object", help="string and/or object jobs"
     )
+    ap.add_argument(
+        "--uvloop",
+        action="store_true",
+        help="run the asyncio worker on uvloop (pip install uvloop) instead of asyncio",
+    )
     args = ap.parse_args()
     with busy_cpus(args.busy), redis_server(args.url) as server:
         if args.busy:
@@ -253,6 +259,12 @@ def main() -> None:
 
 
 def run(server: Server, args: argparse.Namespace) -> None:
+    run_loop: Callable[[Any], float] = asyncio.run
+    loop_note = ""
+    if args.uvloop:
+        import uvloop
+
+        run_loop, loop_note = uvloop.run, ", uvloop"
     url = server.url
     fd, name = tempfile.mkstemp(suffix=".php")
     os.write(fd, PHP_DRIVER.encode())
@@ -277,8 +289,8 @@ def run(server: Server, args: argparse.Namespace) -> None:
             )
             runs.append(
                 (
-                    f"ninja_redis AsyncWorker ({label})",
-                    lambda c=c, k=k: asyncio.run(  # type: ignore[misc]
+                    f"ninja_redis AsyncWorker ({label}{loop_note})",
+                    lambda c=c, k=k: run_loop(  # type: ignore[misc]
                         run_async(url, prefix, c, k)
                     ),
                 )
