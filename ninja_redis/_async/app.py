@@ -31,12 +31,14 @@ VersionLike = str | int | tuple[int, ...] | LaravelVersion | None
 
 
 class AsyncLaravel:
-    """A Laravel application's Redis data, for asyncio code.
+    """A Laravel application's Redis data (the asyncio and the blocking class have the
+    same API; with asyncio every call is awaited).
 
     ``app = AsyncLaravel.from_env(".env")``, then ``app.cache``, ``app.sessions``,
-    ``app.queue``, ``app.encrypter``, ``app.cookies``, ``app.worker(...)``. Clients are
-    created lazily, one per Laravel Redis connection (``default``, ``cache``) unless you
-    pass your own with :meth:`from_client`. Use ``async with`` or :meth:`aclose`.
+    ``app.queue``, ``app.encrypter``, ``app.cookies``, ``app.rate_limiter``,
+    ``app.worker(...)``. Clients are created lazily, one per Laravel Redis connection
+    (``default``, ``cache``) unless you pass your own with :meth:`from_client`. Use
+    ``async with`` or :meth:`aclose`.
     """
 
     def __init__(

@@ -418,7 +418,10 @@ class AsyncSessionStore:
             return None
         if self.cookie_cache_size > 0:
             if len(self._verified) >= self.cookie_cache_size:
-                self._verified.pop(next(iter(self._verified)), None)
+                try:  # oldest first; threads share the blocking store's dict
+                    self._verified.pop(next(iter(self._verified)), None)
+                except (RuntimeError, StopIteration):  # changed by another thread
+                    pass
             self._verified[cookie_value] = session_id
         return session_id
 

@@ -32,12 +32,14 @@ VersionLike = str | int | tuple[int, ...] | LaravelVersion | None
 
 
 class Laravel:
-    """A Laravel application's Redis data, for asyncio code.
+    """A Laravel application's Redis data (the asyncio and the blocking class have the
+    same API; with asyncio every call is awaited).
 
     ``app = Laravel.from_env(".env")``, then ``app.cache``, ``app.sessions``,
-    ``app.queue``, ``app.encrypter``, ``app.cookies``, ``app.worker(...)``. Clients are
-    created lazily, one per Laravel Redis connection (``default``, ``cache``) unless you
-    pass your own with :meth:`from_client`. Use ``with`` or :meth:`close`.
+    ``app.queue``, ``app.encrypter``, ``app.cookies``, ``app.rate_limiter``,
+    ``app.worker(...)``. Clients are created lazily, one per Laravel Redis connection
+    (``default``, ``cache``) unless you pass your own with :meth:`from_client`. Use
+    ``with`` or :meth:`close`.
     """
 
     def __init__(

@@ -67,6 +67,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from .. import _chains, _scripts
 from ..exceptions import (
     CodecError,
+    ConfigError,
     JobPayloadError,
     MaxAttemptsExceeded,
     QueueError,
@@ -649,6 +650,16 @@ class Worker:
         """Process jobs until a stop condition (the arguments override the constructor's);
         returns why it stopped and counters. SIGTERM/SIGINT stop it gracefully: the running
         jobs finish, then it returns."""
+        if self._failer is None:
+            try:  # say now, not at the first failing job, that failures cannot be kept
+                self.failer  # noqa: B018
+            except ConfigError as exc:
+                log.warning(
+                    "no failed-job store (%s): the worker stops with this error at the "
+                    "first job that fails; that job stays reserved and comes back after "
+                    "retry_after",
+                    exc,
+                )
         once = self.once if once is None else once
         stop_when_empty = (
             self.stop_when_empty if stop_when_empty is None else stop_when_empty

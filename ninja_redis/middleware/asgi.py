@@ -25,7 +25,14 @@ import inspect
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from ._common import UNAUTHENTICATED_BODY, CookieReader, check_require, rejected
+from ._common import (
+    UNAUTHENTICATED_BODY,
+    CookieReader,
+    aload_session,
+    check_require,
+    redis_timeout,
+    rejected,
+)
 
 if TYPE_CHECKING:
     from .._async.app import AsyncLaravel
@@ -57,7 +64,11 @@ class LaravelSessionMiddleware:
     has told it changed, and is off by itself where the server refuses tracking.
 
     A cookie that fails the MAC, the cookie-name prefix or the session-id format, an
-    expired or missing session and unreadable session data all mean "no session".
+    expired or missing session, unreadable session data and a Redis error or timeout
+    all mean "no session" (logged on ``ninja_redis.middleware``); the session read
+    is bounded by the connection's ``timeout``. Errors raised by ``user_loader``
+    propagate. Lifespan (and any other non-HTTP, non-websocket) scopes pass through
+    untouched.
     Changes to the session are not saved automatically: call
     ``await laravel.sessions.save(session)``.
 
@@ -87,6 +98,7 @@ class LaravelSessionMiddleware:
             laravel.sessions.enable_client_cache()
         self._needle = self.cookie_name.encode("latin-1") + b"="
         self._read_cookie = CookieReader(self.cookie_name)
+        self._timeout = redis_timeout(laravel.sessions)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
@@ -102,7 +114,7 @@ class LaravelSessionMiddleware:
                     break
         session = None
         if cookie:
-            session = await self.laravel.sessions.from_cookie(cookie)
+            session = await aload_session(self.laravel.sessions, cookie, self._timeout)
         user_id = session.user_id(self.guard) if session is not None else None
         user = None
         if user_id is not None and self.user_loader is not None:

@@ -18,17 +18,25 @@ async capable: under ASGI with async views it uses ``async_app``.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings  # type: ignore[import-untyped]
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
 from django.utils.module_loading import import_string  # type: ignore[import-untyped]
 
-from ._common import UNAUTHENTICATED_BODY, CookieReader, check_require, rejected
+from ._common import (
+    UNAUTHENTICATED_BODY,
+    CookieReader,
+    aload_session,
+    check_require,
+    check_sync_loader,
+    load_session,
+    redis_timeout,
+    rejected,
+)
 
 __all__ = ["LaravelSessionMiddleware"]
 
@@ -43,7 +51,10 @@ class LaravelSessionMiddleware:
     Sets ``request.laravel_session`` (a :class:`~ninja_redis.sessions.Session` or
     ``None``), ``request.laravel_user_id`` and ``request.laravel_user`` (from the
     optional ``user_loader``). Configured by the ``LARAVEL_SESSION`` setting (see the
-    module docstring). A cookie that fails the MAC or prefix check means "no session".
+    module docstring). A cookie that fails the MAC or prefix check, a missing or
+    unreadable session and a Redis error mean "no session" (logged on
+    ``ninja_redis.middleware``). In an async chain a plain ``user_loader`` runs through
+    ``sync_to_async`` (so it may use the ORM); errors it raises propagate.
 
     .. versionadded:: 0.1
     """
@@ -71,12 +82,26 @@ class LaravelSessionMiddleware:
             raise ImproperlyConfigured(f"LARAVEL_SESSION: {exc}") from None
         self.reject_status: int = options.get("reject_status", 401)
         self.user_loader = _resolve(options.get("user_loader"))
+        self._aloader: Callable[[Any], Awaitable[Any]] | None = None
+        if self.user_loader is not None and self.is_async:
+            if iscoroutinefunction(self.user_loader):
+                self._aloader = self.user_loader
+            else:
+                # a plain loader does ORM queries: not in the event loop
+                # (SynchronousOnlyOperation), in Django's sync thread instead
+                self._aloader = sync_to_async(self.user_loader)
+        elif not self.is_async:
+            try:
+                check_sync_loader(self.user_loader)
+            except TypeError as exc:
+                raise ImproperlyConfigured(f"LARAVEL_SESSION: {exc}") from None
         self.cookie_name: str = (
             options.get("cookie_name") or self.laravel.config.session_cookie
         )
         if options.get("session_cache", True):
             self.laravel.sessions.enable_client_cache()
         self._read_cookie = CookieReader(self.cookie_name)
+        self._timeout = redis_timeout(self.laravel.sessions)
 
     def _cookie(self, request: HttpRequest) -> str | None:
         # The Cookie header as PHP reads it (first of duplicate names wins; "." and
@@ -89,7 +114,7 @@ class LaravelSessionMiddleware:
         if self.is_async:
             return self.__acall__(request)
         cookie = self._cookie(request)
-        session = self.laravel.sessions.from_cookie(cookie) if cookie else None
+        session = load_session(self.laravel.sessions, cookie) if cookie else None
         user_id = session.user_id(self.guard) if session is not None else None
         user = None
         if user_id is not None and self.user_loader is not None:
@@ -101,13 +126,13 @@ class LaravelSessionMiddleware:
     async def __acall__(self, request: HttpRequest) -> Any:
         """The async path: uses ``async_app`` (an AsyncLaravel)."""
         cookie = self._cookie(request)
-        session = await self.laravel.sessions.from_cookie(cookie) if cookie else None
+        session = None
+        if cookie:
+            session = await aload_session(self.laravel.sessions, cookie, self._timeout)
         user_id = session.user_id(self.guard) if session is not None else None
         user = None
-        if user_id is not None and self.user_loader is not None:
-            user = self.user_loader(user_id)
-            if inspect.isawaitable(user):
-                user = await user
+        if user_id is not None and self._aloader is not None:
+            user = await self._aloader(user_id)
             if user is None:
                 user_id = None
         response = self._finish(request, session, user_id, user, self.get_response)

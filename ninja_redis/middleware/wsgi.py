@@ -28,6 +28,8 @@ from ._common import (
     UNAUTHENTICATED_BODY,
     CookieReader,
     check_require,
+    check_sync_loader,
+    load_session,
     rejected,
 )
 
@@ -47,8 +49,11 @@ class LaravelSessionMiddleware:
     Same options as the ASGI middleware (``guard``, ``require``, ``reject_status``,
     ``user_loader``, ``cookie_name``, ``session_cache``), with a blocking
     :class:`~ninja_redis.Laravel` and a plain ``user_loader(user_id)``. A cookie that
-    fails any check means "no session"; rejected requests get ``reject_status`` (401) and Laravel's
-    ``{"message":"Unauthenticated."}``.
+    fails any check, a missing or unreadable session and a Redis error all mean "no
+    session" (logged on ``ninja_redis.middleware``); rejected requests get
+    ``reject_status`` (401) and Laravel's ``{"message":"Unauthenticated."}``. An
+    ``async def`` ``user_loader`` is refused (``TypeError``); its errors propagate.
+    One instance serves any number of threads.
 
     .. versionadded:: 0.1
     """
@@ -70,6 +75,7 @@ class LaravelSessionMiddleware:
         self.guard = guard
         self.require = check_require(require)
         self.reject_status = reject_status
+        check_sync_loader(user_loader)
         self.user_loader = user_loader
         self.cookie_name = cookie_name or laravel.config.session_cookie
         if session_cache:
@@ -82,7 +88,7 @@ class LaravelSessionMiddleware:
         """Handle one WSGI request."""
         header = environ.get("HTTP_COOKIE")
         cookie = self._read_cookie(header) if header else None
-        session = self.laravel.sessions.from_cookie(cookie) if cookie else None
+        session = load_session(self.laravel.sessions, cookie) if cookie else None
         user_id = session.user_id(self.guard) if session is not None else None
         user = None
         if user_id is not None and self.user_loader is not None:
