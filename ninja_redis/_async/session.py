@@ -341,48 +341,65 @@ class AsyncSessionStore:
         )
         return self._from_hash(session_id, fields) if fields else None
 
-    async def _load_cached(
-        self, cache: AsyncSessionCache, session_id: str
-    ) -> Session | None:
-        hash_layout = self.layout == "hash"
+    def cached(self, session_id: str) -> Any:
+        """The session from the local session cache without any I/O, ``None`` for a
+        cached miss or an invalid id, or :data:`NOT_CACHED` when Redis has to be asked
+        (no cache, or not cached). Same result and errors as :meth:`load` otherwise."""
+        if not is_valid_session_id(session_id):
+            return None
+        cache = self._cache
+        if cache is None:
+            return NOT_CACHED
         key = self.key(session_id)
         entry = cache.lookup(key)
-        if entry is not NOT_CACHED:
-            reply = entry.reply
-            logins = entry.meta
-            if logins is not None:
-                # these bytes decoded before: a fresh Session per call, its
-                # attributes decoded from them on first use
-                return Session._lazy(
-                    session_id,
-                    lambda: self._decode_attributes(reply, key),
-                    logins,
-                    reply,
-                )
-        else:
-            token = cache.begin(key)
-            read = "HGETALL" if hash_layout else "GET"
-            if token is None:
-                entry = None
-                reply = await self.wire.execute(read, key)
-            else:
-                try:
-                    reply, pttl = await self.wire.pipeline([(read, key), ("PTTL", key)])
-                except BaseException:
-                    cache.abandon(key, token)
-                    raise
-                entry = cache.finish(key, token, reply, pttl)
-        # a fresh Session per call, decoded from the (cached) bytes
-        if hash_layout:
+        if entry is NOT_CACHED:
+            return NOT_CACHED
+        return self._from_entry(session_id, key, entry)
+
+    def _from_entry(self, session_id: str, key: bytes, entry: Any) -> Session | None:
+        """A fresh Session from a cache entry (its bytes, decoded once per entry)."""
+        reply: Any = entry.reply
+        logins = entry.meta
+        if logins is not None:
+            # these bytes decoded before: a fresh Session per call, its attributes
+            # decoded from them on first use
+            return Session._lazy(
+                session_id, lambda: self._decode_attributes(reply, key), logins, reply
+            )
+        if self.layout == "hash":
             return self._from_flat(session_id, reply)
         if reply is None:
             return None
         session = self._decode(session_id, reply, key)  # unreadable bytes raise here
-        if entry is not None:
-            # once per cached bytes (string layout): they decode, and the login
-            # attributes a lazy Session's user_id() reads instead of decoding
-            entry.meta = login_attributes(session.attributes)
+        # once per cached bytes (string layout): they decode, and the login attributes
+        # a lazy Session's user_id() reads instead of decoding
+        entry.meta = login_attributes(session.attributes)
         return session
+
+    async def _load_cached(
+        self, cache: AsyncSessionCache, session_id: str
+    ) -> Session | None:
+        key = self.key(session_id)
+        entry = cache.lookup(key)
+        if entry is NOT_CACHED:
+            token = cache.begin(key)
+            read = "HGETALL" if self.layout == "hash" else "GET"
+            if token is None:
+                reply = await self.wire.execute(read, key)
+                if self.layout == "hash":
+                    return self._from_flat(session_id, reply)
+                return None if reply is None else self._decode(session_id, reply, key)
+            try:
+                reply, pttl = await self.wire.pipeline([(read, key), ("PTTL", key)])
+            except BaseException:
+                cache.abandon(key, token)
+                raise
+            entry = cache.finish(key, token, reply, pttl)
+            if entry is None:  # not cacheable after all: decode these bytes once
+                if self.layout == "hash":
+                    return self._from_flat(session_id, reply)
+                return None if reply is None else self._decode(session_id, reply, key)
+        return self._from_entry(session_id, key, entry)
 
     async def _load_fresh(self, session_id: str) -> Session | None:
         """:meth:`load` straight from Redis (read-modify-write must not use the cache)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from redis.exceptions import RedisError
 
+from .._async.tracking import NOT_CACHED
 from ..crypto import parse_cookie_header
 from ..exceptions import DecryptError, UnserializeError
 from ..sessions import Session
@@ -124,7 +125,10 @@ async def aload_session(
     if session_id is None:
         return None
     try:
-        if timeout is None:
+        hit = store.cached(session_id)  # a session-cache hit needs no I/O
+        if hit is not NOT_CACHED:
+            session: Session | None = hit
+        elif timeout is None:
             session = await store.load(session_id)
         else:
             # a task we stop waiting for at the deadline, even if cancelling it

@@ -82,6 +82,24 @@ async def test_repeated_loads_are_served_from_memory(app: AsyncLaravel) -> None:
     assert third is not again and third.original == again.original
 
 
+async def test_cached_answers_without_io_or_says_not_cached(app: AsyncLaravel) -> None:
+    store = app.sessions
+    session = store.create({"theme": "dark"})
+    assert store.cached(session.id) is NOT_CACHED  # no client cache yet
+    cache = await live_cache(app)
+    await save(store, session)
+    assert store.cached("not a session id") is None
+    assert store.cached(session.id) is NOT_CACHED  # not read yet
+    assert (await store.load(session.id)) is not None  # now cached
+    hits = cache.hits
+    hit = store.cached(session.id)
+    assert hit is not None and hit["theme"] == "dark" and cache.hits == hits + 1
+    missing = "a" * 40
+    assert store.cached(missing) is NOT_CACHED
+    assert await store.load(missing) is None  # a miss is cached too
+    assert store.cached(missing) is None
+
+
 async def test_write_by_another_client_is_never_served_stale(
     app: AsyncLaravel, redis_url: str
 ) -> None:
