@@ -34,7 +34,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
-from redis.exceptions import ConnectionError, NoScriptError, ResponseError, TimeoutError
+from redis.exceptions import (
+    ConnectionError,
+    NoScriptError,
+    RedisError,
+    ResponseError,
+    TimeoutError,
+)
 
 from .._scripts import Script
 from . import _backend
@@ -77,6 +83,7 @@ class Wire:
         )
         self._free: list[Any] = []
         self._opened: list[Any] = []
+        self._closed = False
         _WIRES.add(self)
 
     def _forget_after_fork(self) -> None:
@@ -88,6 +95,8 @@ class Wire:
         try:
             return self._free.pop()
         except IndexError:
+            if self._closed:
+                raise _closed_error() from None
             conn = self._factory()
             self._opened.append(conn)
             return conn
@@ -178,6 +187,8 @@ class Wire:
         current: list[Any] = []
 
         def do() -> Any:
+            if self._closed:  # not a ConnectionError: redis-py would retry that
+                raise _closed_error()
             conn = self._factory()
             self._opened.append(conn)
             current.append(conn)
@@ -196,13 +207,19 @@ class Wire:
         return result
 
     def close(self) -> None:
-        """Close every connection this wire opened."""
+        """Close every connection this wire opened; later commands raise ``RedisError``
+        (a command still retrying, e.g. one its caller stopped waiting for, stops)."""
+        self._closed = True
         opened, self._opened, self._free = self._opened, [], []
         for conn in opened:
             try:
                 conn.disconnect()
             except Exception:  # pragma: no cover - best effort
                 pass
+
+
+def _closed_error() -> RedisError:
+    return RedisError("this wire is closed (the app was closed)")
 
 
 def _name(cmd: Sequence[EncodableArg]) -> bytes:

@@ -28,9 +28,24 @@ REASONS: Final = {401: "Unauthorized", 403: "Forbidden", 419: "Page Expired"}
 log = logging.getLogger("ninja_redis.middleware")
 
 
+#: Session loads the ASGI middleware stopped waiting for (cancelled, still winding
+#: down): kept referenced until done; :func:`wait_abandoned` waits for them.
+_ABANDONED: set[asyncio.Future[Any]] = set()
+
+
 def _consume(task: asyncio.Future[Any]) -> None:
+    _ABANDONED.discard(task)
     if not task.cancelled():
         task.exception()  # retrieved: no "exception was never retrieved" noise
+
+
+async def wait_abandoned(timeout: float) -> None:
+    """Wait up to ``timeout`` s for the session loads the middleware gave up on (after
+    a hung Redis) to finish cancelling, so that their connections are closed before
+    the event loop is (a lifespan shutdown hook, tests)."""
+    pending = [t for t in _ABANDONED if not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
 
 
 def check_require(require: Any) -> Require:
@@ -137,6 +152,7 @@ async def aload_session(
             done, _ = await asyncio.wait((task,), timeout=timeout)
             if not done:
                 task.cancel()
+                _ABANDONED.add(task)
                 task.add_done_callback(_consume)
                 raise asyncio.TimeoutError(f"no reply within {timeout} s")
             session = task.result()

@@ -221,3 +221,23 @@ def test_cluster_client_pipeline_refuses_multi_exec(
         assert wire.execute("GET", "{t}a") == b"1"
     finally:
         client.close()
+
+
+def test_a_closed_wire_refuses_new_connections_without_retrying(
+    redis_url: str,
+) -> None:
+    # a command still running when its app is closed (e.g. one its caller stopped
+    # waiting for) must stop, not reconnect under redis-py's retry policy and leak
+    app = Laravel.from_url(redis_url)
+    wire = app.wire()
+    wire.execute("PING")
+    app.close()
+    started = time.monotonic()
+    with pytest.raises(redis.RedisError, match="closed") as info:
+        wire.execute("PING")
+    assert not isinstance(info.value, (redis.ConnectionError, redis.TimeoutError))
+    assert time.monotonic() - started < 0.5
+    assert wire._opened == []
+    # the app itself hands out a fresh wire afterwards
+    with app:
+        assert app.wire().execute("ECHO", b"again") == b"again"

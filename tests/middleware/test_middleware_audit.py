@@ -36,7 +36,7 @@ from ninja_redis._async.app import AsyncLaravel
 from ninja_redis._sync.app import Laravel
 from ninja_redis.crypto import Encrypter
 from ninja_redis.middleware import asgi, wsgi
-from ninja_redis.middleware._common import CookieReader
+from ninja_redis.middleware._common import _ABANDONED, CookieReader, wait_abandoned
 from tests.middleware.conftest import KEY, Seeded, options
 
 LOGGER = "ninja_redis.middleware"
@@ -302,6 +302,9 @@ async def test_redis_down_and_hung_asgi(
         assert r.status_code == 401  # no session, never a 500
         assert any("Redis unavailable" in m for m in caplog.messages)
         server.restart()
+        # the loads the middleware gave up on close their sockets before the loop ends
+        await wait_abandoned(15)
+        assert not [t for t in _ABANDONED if not t.done()]
 
 
 def test_failures_and_redis_down_wsgi(
