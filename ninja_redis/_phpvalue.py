@@ -24,6 +24,7 @@ __all__ = [
     "INT64_MIN",
     "array_items",
     "format_php_number",
+    "php_string_cast",
     "is_php_numeric",
     "make_array",
     "php_gcvt",
@@ -227,3 +228,20 @@ def format_php_number(value: int | float) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"format_php_number() needs an int or float, not {t.__name__}")
     return format_php_number(int(value) if isinstance(value, int) else float(value))
+
+
+def php_string_cast(value: Any) -> str:
+    """PHP's ``(string) $value`` (string interpolation, ``implode()``): ``null`` and
+    ``false`` → ``""``, ``true`` → ``"1"``, numbers as :func:`format_php_number`
+    (``0.1 + 0.2`` → ``"0.3"``), bytes kept byte for byte (``surrogateescape``)."""
+    if isinstance(value, str):
+        return value
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return "1"
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    if isinstance(value, (int, float)):
+        return format_php_number(value)
+    return str(value)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from html.entities import codepoint2name
 from typing import Any
 
+from ._phpvalue import php_string_cast
+
 __all__ = [
     "RateLimiterRules",
     "clean_rate_limiter_key",
@@ -179,25 +181,14 @@ class RateLimiterRules:
         )
 
 
-def _php_string(value: Any) -> str:
-    """PHP's string conversion for the values a limiter key is built from."""
-    if value is None or value is False:
-        return ""
-    if value is True:
-        return "1"
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogateescape")
-    return str(value)
-
-
 def named_limiter_key(limiter_name: str, by: Any = "", *, hashed: bool = True) -> str:
     """The key ``throttle:NAME`` uses for a ``Limit`` of ``RateLimiter::for(NAME, ...)``:
     ``md5(NAME . $limit->key)`` (``Limit::perMinute(5)->by($id)``; no ``by()`` → ``""``),
     or ``NAME:KEY`` with ``ThrottleRequests::shouldHashKeys(false)`` (10.x+).
     """
     if not hashed:
-        return f"{limiter_name}:{_php_string(by)}"
-    text = (limiter_name + _php_string(by)).encode("utf-8", "surrogateescape")
+        return f"{limiter_name}:{php_string_cast(by)}"
+    text = (limiter_name + php_string_cast(by)).encode("utf-8", "surrogateescape")
     return hashlib.md5(text).hexdigest()
 
 
@@ -215,9 +206,9 @@ def request_signature(
     ``hashed=False`` mirrors ``ThrottleRequests::shouldHashKeys(false)`` (10.x+).
     """
     if user_id is not None:
-        value = _php_string(user_id)
+        value = php_string_cast(user_id)
     else:
-        value = _php_string(domain) + "|" + _php_string(ip)
+        value = php_string_cast(domain) + "|" + php_string_cast(ip)
     if not hashed:
         return prefix + value
     return prefix + hashlib.sha1(value.encode("utf-8", "surrogateescape")).hexdigest()

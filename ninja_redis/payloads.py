@@ -46,7 +46,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 from . import php
-from ._phpvalue import format_php_number
+from ._phpvalue import php_string_cast
 from .config import LaravelVersion
 from .exceptions import DecryptError, JobPayloadError, SerializeError, UnserializeError
 from .php import PhpEnum, PhpObject, format_float
@@ -520,7 +520,7 @@ class PhpJob:
         if backoff is None:
             return None
         items = backoff if isinstance(backoff, (list, tuple)) else [backoff]
-        return ",".join(_php_string(_seconds_value(b)) for b in items)
+        return ",".join(php_string_cast(_seconds_value(b)) for b in items)
 
     def retry_until_value(self) -> int | None:
         """``retryUntil`` of the payload: a Unix timestamp (``$job->retryUntil ??
@@ -1287,18 +1287,6 @@ def _seconds_value(value: Any) -> Any:
     return value
 
 
-def _php_string(value: Any) -> str:
-    """PHP's ``(string)`` cast (``implode()``): ``true`` → ``"1"``, ``false`` and
-    ``null`` → ``""``, floats with ini ``precision`` 14 (``1.0E+15``, ``-0``)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else ""
-    if isinstance(value, float):
-        return format_php_number(value)
-    return str(value)
-
-
 def delay_times(delay: DelayLike, now: float) -> tuple[int, int]:
     """``(delay field, availableAt)`` of ``later($delay, …)`` at time ``now``.
 
@@ -1776,7 +1764,7 @@ class PayloadBuilder:
         decoded["tags"] = tags
         decoded["silenced"] = False
         at = _time.time() if pushed_at is None else pushed_at
-        decoded["pushedAt"] = _php_string(float(at))
+        decoded["pushedAt"] = php_string_cast(float(at))
         return _php_json_slow(decoded, True).replace("/", "\\/")
 
 
@@ -1847,7 +1835,7 @@ def unique_lock_name(job: PhpJob, version: VersionLike = (12, 67)) -> tuple[str,
     value as is (laravel/framework#57499) and 12.54+ ``xxh128(displayName())``
     (#59141)."""
     v = _ver(version)
-    uid = "" if job.unique_id is None else _php_string(job.unique_id)
+    uid = "" if job.unique_id is None else php_string_cast(job.unique_id)
     name = job.class_name
     if (12, 41) <= v < (12, 54) and job.display_name is not None:
         name = job.display_name
@@ -2092,7 +2080,7 @@ def _backoff_list(value: Any) -> list[int] | None:
     if value is None or value == "":
         return None
     if isinstance(value, (bool, int, float)):
-        value = _php_string(value)  # explode() takes the string form: 1.0E+20
+        value = php_string_cast(value)  # explode() takes the string form: 1.0E+20
     if isinstance(value, (list, tuple)):
         return [_php_intval(x) for x in value]
     if isinstance(value, str):
@@ -2113,7 +2101,7 @@ def _php_intval(value: Any) -> int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (int, float)):
-        value = _php_string(value)
+        value = php_string_cast(value)
     m = _NUMERIC_PREFIX.match(str(value))
     if m is None:
         return 0

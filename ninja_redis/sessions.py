@@ -30,6 +30,7 @@ from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from . import php
+from ._phpvalue import php_string_cast
 from .crypto import SESSION_GUARD_HASH, is_valid_session_id
 from .exceptions import SerializeError, SessionConflict, UnserializeError
 
@@ -116,23 +117,12 @@ def _array_push(arr: Any, value: Any) -> list[Any] | dict[Any, Any]:
     return [value]
 
 
-def _php_str(value: Any) -> str:
-    """``(string) $value`` for the scalars that appear in flash key lists."""
-    if value is None or value is False:
-        return ""
-    if value is True:
-        return "1"
-    if isinstance(value, float):
-        return php.format_float(value).decode()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogateescape")
-    return str(value)
-
-
 def _array_diff(arr: Any, remove: Iterable[Any]) -> list[Any] | dict[Any, Any]:
     """``array_diff($arr, $remove)``: keeps the keys of the surviving entries."""
-    gone = {_php_str(v) for v in remove}
-    return _make_array((k, v) for k, v in _as_pairs(arr) if _php_str(v) not in gone)
+    gone = {php_string_cast(v) for v in remove}
+    return _make_array(
+        (k, v) for k, v in _as_pairs(arr) if php_string_cast(v) not in gone
+    )
 
 
 def _array_unique_merge(a: Any, b: Any) -> list[Any] | dict[Any, Any]:
@@ -141,7 +131,7 @@ def _array_unique_merge(a: Any, b: Any) -> list[Any] | dict[Any, Any]:
     seen: set[str] = set()
     pairs = []
     for i, v in enumerate(merged):
-        s = _php_str(v)
+        s = php_string_cast(v)
         if s not in seen:
             seen.add(s)
             pairs.append((i, v))
@@ -693,7 +683,7 @@ def _json_into(value: Any, out: list[str], depth: int) -> None:
         for i, (k, item) in enumerate(arr.items()):
             if i:
                 out.append(",")
-            out.append(_json_str(_php_str(k)))
+            out.append(_json_str(php_string_cast(k)))
             out.append(":")
             _json_into(item, out, depth + 1)
         out.append("}")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from redis.crc import key_slot
 
 from .. import _scripts
-from .._phpvalue import format_php_number
+from .._phpvalue import format_php_number, php_string_cast
 from ..exceptions import CodecError, LockError, UnserializeError
 from ..keys import glob_escape, to_bytes
 from ._backend import spawn, wait_spawned, wall_time
@@ -667,9 +667,9 @@ class AsyncCache(AsyncRepository):
         flat: list[str] = []
         for n in names:
             if isinstance(n, (str, bytes, int, float)) or n is None:
-                flat.append(_tag_name(n))
+                flat.append(php_string_cast(n))
             else:
-                flat.extend(_tag_name(x) for x in n)
+                flat.extend(php_string_cast(x) for x in n)
         return AsyncTaggedCache(self, flat)
 
     async def flush_stale_tags(self) -> int:
@@ -705,22 +705,6 @@ class AsyncCache(AsyncRepository):
                     removed += sum(await pipe.execute())
             if not cursor:
                 return removed
-
-
-def _tag_name(name: Any) -> str:
-    """A tag name as PHP interpolates it into ``tag:{$name}:…``: bytes kept byte for
-    byte (``surrogateescape``), numbers as PHP's string cast, ``true`` as ``1``."""
-    if isinstance(name, str):
-        return name
-    if isinstance(name, bytes):
-        return name.decode("utf-8", "surrogateescape")
-    if name is None or name is False:
-        return ""
-    if name is True:
-        return "1"
-    if isinstance(name, (int, float)):
-        return format_php_number(name)
-    return str(name)
 
 
 def _by_slot(keys: Iterable[bytes]) -> dict[int, list[bytes]]:
