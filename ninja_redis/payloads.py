@@ -564,13 +564,7 @@ class PhpJob:
             if omit_defaults and default is not NO_DEFAULT:
                 if _php_identical(value, default):
                     return
-            if vis == "public":
-                raw = name
-            elif vis == "protected":
-                raw = "\0*\0" + name
-            else:
-                raw = f"\0{owner or cls}\0{name}"
-            props[raw] = _to_php(value, v, carbon_major)
+            props[_mangled(cls, name, vis, owner)] = _to_php(value, v, carbon_major)
 
         if part == "head":
             if self.tuning_properties:
@@ -856,6 +850,24 @@ _TUNING_NAMES: Final = frozenset(prop for _attr, prop in _TUNING) | {"retryUntil
 _MANGLED: dict[tuple[str, str, str, str | None], str] = {}
 
 
+def _mangled(cls: str, name: str, visibility: str, owner: str | None) -> str:
+    """The serialized name of a property: ``name``, ``"\\0*\\0name"`` (protected) or
+    ``"\\0Class\\0name"`` (private, ``owner`` or the job's class); cached."""
+    key = (cls, name, visibility, owner)
+    raw = _MANGLED.get(key)
+    if raw is None:
+        if visibility == "public":
+            raw = name
+        elif visibility == "protected":
+            raw = "\0*\0" + name
+        else:
+            raw = f"\0{owner or cls}\0{name}"
+        if len(_MANGLED) > 4096:
+            _MANGLED.clear()
+        _MANGLED[key] = raw
+    return raw
+
+
 def _own_properties(job: PhpJob, v: tuple[int, int]) -> dict[str, Any] | None:
     """``job._part(v, "own")`` for the usual property kinds (``None``: a raw
     mangled name, left to the general path)."""
@@ -868,18 +880,7 @@ def _own_properties(job: PhpJob, v: tuple[int, int]) -> dict[str, Any] | None:
         if type(value) is Prop:
             vis = value.visibility
             owner = value.declaring_class
-            key = (cls, name, vis, owner)
-            raw = _MANGLED.get(key)
-            if raw is None:
-                if vis == "public":
-                    raw = name
-                elif vis == "protected":
-                    raw = "\0*\0" + name
-                else:
-                    raw = f"\0{owner or cls}\0{name}"
-                if len(_MANGLED) > 4096:
-                    _MANGLED.clear()
-                _MANGLED[key] = raw
+            raw = _mangled(cls, name, vis, owner)
             if vis == "private" and job._foreign_private(owner):
                 continue  # a parent's private property: left out
             default = value.default
@@ -1629,12 +1630,7 @@ class PayloadBuilder:
                 vis, owner = value.visibility, value.declaring_class
                 if vis == "private" and job._foreign_private(owner):
                     continue  # left out (a row that sets it: the per-job path)
-                if vis == "public":
-                    raw = name
-                elif vis == "protected":
-                    raw = "\0*\0" + name
-                else:
-                    raw = f"\0{owner or cls}\0{name}"
+                raw = _mangled(cls, name, vis, owner)
                 spec.append((name, raw, value.default, value.value))
             elif isinstance(value, Prop) or type(name) is not str or name[:1] == "\0":
                 return None

@@ -139,32 +139,9 @@ class AsyncRateLimiter:
             name = clean_rate_limiter_key(name)
         return name.decode("utf-8", "surrogateescape")
 
-    @staticmethod
-    def named_limiter_key(
-        limiter_name: str, by: Any = "", *, hashed: bool = True
-    ) -> str:
-        """The key ``throttle:NAME`` counts a ``Limit`` under: ``md5(NAME . by)``.
-
-        ``RateLimiter::for('uploads', fn ($r) => Limit::perMinute(10)->by($r->user()->id))``
-        with user 7 counts under ``named_limiter_key("uploads", 7)``. ``hashed=False``:
-        ``"NAME:by"`` (``ThrottleRequests::shouldHashKeys(false)``, 10.x+).
-        """
-        return named_limiter_key(limiter_name, by, hashed=hashed)
-
-    @staticmethod
-    def request_signature(
-        *,
-        user_id: Any = None,
-        domain: str | None = None,
-        ip: str | None = None,
-        prefix: str = "",
-        hashed: bool = True,
-    ) -> str:
-        """The key of ``throttle:60,1`` (no named limiter): ``prefix`` + ``sha1`` of the
-        user id, or of ``"DOMAIN|IP"`` for guests (``DOMAIN`` empty for plain routes)."""
-        return request_signature(
-            user_id=user_id, domain=domain, ip=ip, prefix=prefix, hashed=hashed
-        )
+    #: ``RateLimiter::for()`` / ``throttle`` keys (see :mod:`ninja_redis._ratelimit`)
+    named_limiter_key = staticmethod(named_limiter_key)
+    request_signature = staticmethod(request_signature)
 
     # --------------------------------------------------------------- helpers
 
