@@ -310,15 +310,24 @@ class SessionStore:
         :class:`~ninja_redis.exceptions.DecryptError` (naming the key) when the stored
         bytes cannot be read.
         """
-        return self._load(session_id, self._cache)
+        hit: Session | None = self.cached(session_id)
+        if hit is not NOT_CACHED:
+            return hit
+        return self.fetch(session_id)
 
-    def _load(
+    def fetch(self, session_id: str) -> Session | None:
+        """:meth:`load` after :meth:`cached` said ``NOT_CACHED``: the session read from
+        Redis (and kept in the session cache when there is one), without a second
+        cache lookup."""
+        return self._fetch(session_id, self._cache)
+
+    def _fetch(
         self, session_id: str, cache: SessionCache | None
     ) -> Session | None:
         if not is_valid_session_id(session_id):
             return None
         if cache is not None:
-            return self._load_cached(cache, session_id)
+            return self._fetch_into_cache(cache, session_id)
         if self.layout == "hash":
             flat = self.wire.execute(
                 "HGETALL", self._keys.session_hash(session_id)
@@ -377,34 +386,34 @@ class SessionStore:
         entry.meta = login_attributes(session.attributes)
         return session
 
-    def _load_cached(
+    def _fetch_into_cache(
         self, cache: SessionCache, session_id: str
     ) -> Session | None:
+        """Read the session (with its ``PTTL``) and cache the bytes unless an
+        invalidation came meanwhile."""
         key = self.key(session_id)
-        entry = cache.lookup(key)
-        if entry is NOT_CACHED:
-            token = cache.begin(key)
-            read = "HGETALL" if self.layout == "hash" else "GET"
-            if token is None:
-                reply = self.wire.execute(read, key)
-                if self.layout == "hash":
-                    return self._from_flat(session_id, reply)
-                return None if reply is None else self._decode(session_id, reply, key)
+        read = "HGETALL" if self.layout == "hash" else "GET"
+        token = cache.begin(key)
+        if token is None:
+            reply = self.wire.execute(read, key)
+            entry = None
+        else:
             try:
                 reply, pttl = self.wire.pipeline([(read, key), ("PTTL", key)])
             except BaseException:
                 cache.abandon(key, token)
                 raise
             entry = cache.finish(key, token, reply, pttl)
-            if entry is None:  # not cacheable after all: decode these bytes once
-                if self.layout == "hash":
-                    return self._from_flat(session_id, reply)
-                return None if reply is None else self._decode(session_id, reply, key)
-        return self._from_entry(session_id, key, entry)
+        if entry is not None:
+            return self._from_entry(session_id, key, entry)
+        # not cacheable: decode these bytes once
+        if self.layout == "hash":
+            return self._from_flat(session_id, reply)
+        return None if reply is None else self._decode(session_id, reply, key)
 
     def _load_fresh(self, session_id: str) -> Session | None:
         """:meth:`load` straight from Redis (read-modify-write must not use the cache)."""
-        return self._load(session_id, None)
+        return self._fetch(session_id, None)
 
     def session_id_from_cookie(
         self, cookie_value: str | bytes | None, *, strict: bool = False

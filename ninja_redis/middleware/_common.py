@@ -144,11 +144,11 @@ async def aload_session(
         if hit is not NOT_CACHED:
             session: Session | None = hit
         elif timeout is None:
-            session = await store.load(session_id)
+            session = await store.fetch(session_id)
         else:
             # a task we stop waiting for at the deadline, even if cancelling it
             # takes longer (redis-py's retry loop may not stop at once)
-            task = asyncio.ensure_future(store.load(session_id))
+            task = asyncio.ensure_future(store.fetch(session_id))
             done, _ = await asyncio.wait((task,), timeout=timeout)
             if not done:
                 task.cancel()
